@@ -1,0 +1,76 @@
+package output
+
+import "time"
+
+// Finding is one row of the findings dataset: one container of one task
+// definition revision, or one ERROR row for a revision that could not be read.
+// Container environment and secrets are deliberately absent.
+type Finding struct {
+	RunID             string    `parquet:"run_id"`
+	ScannedAt         time.Time `parquet:"scanned_at,timestamp(millisecond)"`
+	AccountID         string    `parquet:"account_id"`
+	AccountName       string    `parquet:"account_name"`
+	OUPath            string    `parquet:"ou_path"`
+	OUNames           string    `parquet:"ou_names"`
+	Region            string    `parquet:"region"`
+	TaskDefinitionARN string    `parquet:"task_definition_arn"`
+	Family            string    `parquet:"family"`
+	Revision          int32     `parquet:"revision"`
+	Status            string    `parquet:"status"`
+	NetworkMode       string    `parquet:"network_mode"`
+	RegisteredAt      time.Time `parquet:"registered_at,timestamp(millisecond),optional"`
+	ContainerName     string    `parquet:"container_name"`
+	Image             string    `parquet:"image"`
+	Privileged        *bool     `parquet:"privileged,optional"`
+	User              *string   `parquet:"user,optional"`
+	UserUnset         bool      `parquet:"user_unset"`
+	RuleID            string    `parquet:"rule_id"`
+	RuleVersion       string    `parquet:"rule_version"`
+	Result            string    `parquet:"result"`
+	Reason            string    `parquet:"reason"`
+	Severity          string    `parquet:"severity"`
+}
+
+// Coverage is one row of the coverage dataset: one (account, region) target,
+// or one account that failed before its regions were known (Region empty).
+type Coverage struct {
+	RunID           string    `parquet:"run_id"`
+	AccountID       string    `parquet:"account_id"`
+	AccountName     string    `parquet:"account_name"`
+	OUPath          string    `parquet:"ou_path"`
+	OUNames         string    `parquet:"ou_names"`
+	Region          string    `parquet:"region"`
+	Status          string    `parquet:"status"` // scanned, denied, failed, skipped
+	ErrorCode       string    `parquet:"error_code"`
+	ErrorMessage    string    `parquet:"error_message"`
+	TaskDefinitions int64     `parquet:"task_definitions"`
+	Findings        int64     `parquet:"findings"`
+	APICalls        int64     `parquet:"api_calls"`
+	ThrottledCalls  int64     `parquet:"throttled_calls"`
+	StartedAt       time.Time `parquet:"started_at,timestamp(millisecond)"`
+	DurationMS      int64     `parquet:"duration_ms"`
+}
+
+// Run is the single row of the runs dataset that a run writes last; a run
+// without it never finished committing.
+type Run struct {
+	RunID             string    `parquet:"run_id"`
+	StartedAt         time.Time `parquet:"started_at,timestamp(millisecond)"`
+	EndedAt           time.Time `parquet:"ended_at,timestamp(millisecond)"`
+	Status            string    `parquet:"status"` // complete, partial, interrupted, failed
+	Version           string    `parquet:"version"`
+	RuleVersion       string    `parquet:"rule_version"`
+	Options           string    `parquet:"options"` // JSON of the run's options
+	Accounts          int64     `parquet:"accounts"`
+	Targets           int64     `parquet:"targets"`
+	TargetsScanned    int64     `parquet:"targets_scanned"`
+	TargetsNotScanned int64     `parquet:"targets_not_scanned"`
+	TaskDefinitions   int64     `parquet:"task_definitions"`
+	Findings          int64     `parquet:"findings"`
+	Fail              int64     `parquet:"fail"`
+	Pass              int64     `parquet:"pass"`
+	NotApplicable     int64     `parquet:"not_applicable"`
+	Errors            int64     `parquet:"errors"`
+	APICalls          int64     `parquet:"api_calls"`
+	ThrottledCalls    int64     `parquet:"throttled_calls"`
+}
