@@ -115,9 +115,9 @@ func ruleID(opts Options) string {
 func evaluate(networkMode string, c Container, opts Options) Verdict {
 	v := Verdict{Container: c.Name, Image: c.Image, RuleID: ruleID(opts), Severity: SeverityInformational}
 	if networkMode != "host" {
-		mode := networkMode
-		if mode == "" {
-			mode = "bridge (default)"
+		mode := "bridge (default)"
+		if networkMode != "" {
+			mode = quote(networkMode)
 		}
 		v.Result = NotApplicable
 		v.Reason = "network mode " + mode + " is not host"

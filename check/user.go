@@ -62,7 +62,19 @@ func (u User) quoted() string {
 	if u.Unset {
 		return "unset"
 	}
-	return strconv.Quote(u.Raw)
+	return quote(u.Raw)
+}
+
+// maxQuoted bounds how much of an untrusted string a reason repeats.
+const maxQuoted = 64
+
+// quote renders untrusted text for a reason: Go-quoted, so control
+// characters and invalid UTF-8 become escapes, and cut to maxQuoted bytes.
+func quote(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func (u User) describe() string { return "user " + u.quoted() }
