@@ -1,0 +1,66 @@
+// Package budget bounds and counts the AWS API calls made against one
+// rate-limit bucket, such as ECS's shared task-definition bucket of one
+// (account, region). It plugs into an SDK client as per-attempt middleware,
+// so retries spend the budget too.
+package budget
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+)
+
+// Budget is one bucket's client-side rate limit and its call counters.
+type Budget struct {
+	limiter   *rate.Limiter // nil: count only
+	calls     atomic.Int64
+	throttled atomic.Int64
+}
+
+// New returns a Budget of perSecond attempts with the given burst; a
+// perSecond of zero or less only counts.
+func New(perSecond float64, burst int) *Budget {
+	b := &Budget{}
+	if perSecond > 0 {
+		b.limiter = rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
+	}
+	return b
+}
+
+// Calls returns how many attempts were sent, retries included.
+func (b *Budget) Calls() int64 { return b.calls.Load() }
+
+// Throttled returns how many attempts the service answered with a
+// throttling error.
+func (b *Budget) Throttled() int64 { return b.throttled.Load() }
+
+// Attach adds the budget to a client's middleware stack, after the retry
+// middleware so that it runs once per attempt. Use it in an SDK client's
+// APIOptions.
+func (b *Budget) Attach(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(b, "Retry", middleware.After)
+}
+
+// ID names the middleware.
+func (*Budget) ID() string { return "ecsaudit.Budget" }
+
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// HandleFinalize waits for the bucket, sends one attempt and counts it.
+func (b *Budget) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	if b.limiter != nil {
+		if err := b.limiter.Wait(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+	}
+	b.calls.Add(1)
+	out, md, err := next.HandleFinalize(ctx, in)
+	if err != nil && throttles.IsErrorThrottle(err) == aws.TrueTernary {
+		b.throttled.Add(1)
+	}
+	return out, md, err
+}
