@@ -1,0 +1,79 @@
+package simorg
+
+import (
+	"math"
+	"sync"
+
+	"golang.org/x/time/rate"
+)
+
+// Fault kinds, mixed into the hash that decides a request's faults so the
+// decisions are independent of each other.
+const (
+	faultSlow uint64 = iota + 1
+	faultReset
+	faultError
+	faultJitter
+)
+
+// chance decides, from the seed and the request's sequence number, whether
+// fault kind strikes request n.
+func (s *Server) chance(n, kind uint64, share float64) bool {
+	return share > 0 && unit(mix(uint64(s.opts.Seed), n, kind)) < share
+}
+
+// limits holds the token buckets: one per (account, region) for ECS, one
+// for Organizations.
+type limits struct {
+	ecs      Limit
+	ecsByKey sync.Map // Target → *rate.Limiter
+	org      *rate.Limiter
+}
+
+func newLimits(o Options) *limits {
+	scale := o.LimitScale
+	if scale == 0 {
+		scale = 1
+	}
+	scaled := func(l Limit) Limit {
+		if l.Burst == 0 {
+			return l
+		}
+		return Limit{Burst: max(1, int(math.Round(float64(l.Burst)*scale))), Rate: l.Rate * scale}
+	}
+	l := &limits{ecs: scaled(o.ECSLimit)}
+	if org := scaled(o.OrganizationsLimit); org.Burst > 0 {
+		l.org = rate.NewLimiter(rate.Limit(org.Rate), org.Burst)
+	}
+	return l
+}
+
+// ecsBucket returns the bucket of one (account, region), or nil when ECS is
+// not limited.
+func (l *limits) ecsBucket(t Target) *rate.Limiter {
+	if l.ecs.Burst == 0 {
+		return nil
+	}
+	if v, ok := l.ecsByKey.Load(t); ok {
+		return v.(*rate.Limiter)
+	}
+	v, _ := l.ecsByKey.LoadOrStore(t, rate.NewLimiter(rate.Limit(l.ecs.Rate), l.ecs.Burst))
+	return v.(*rate.Limiter)
+}
+
+// throttle takes a token from the call's bucket, if it has one.
+func (s *Server) throttle(c *call) *apiError {
+	switch c.service {
+	case "ecs":
+		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); b != nil && !b.Allow() {
+			s.stats.throttled[c.op].Add(1)
+			return &apiError{status: 400, code: "ThrottlingException", message: "Rate exceeded"}
+		}
+	case "organizations":
+		if b := s.limits.org; b != nil && !b.Allow() {
+			s.stats.throttled[c.op].Add(1)
+			return &apiError{status: 400, code: "TooManyRequestsException", message: "AWS Organizations can't complete your request because it received too many requests. Try again later."}
+		}
+	}
+	return nil
+}
