@@ -79,6 +79,20 @@ type Options struct {
 	UnsetUserFails bool
 }
 
+// String names the switches in force, such as "control" or
+// "control,unset-user=fail": verdicts are comparable across runs only when
+// this and RuleVersion are equal.
+func (o Options) String() string {
+	s := string(o.Compat)
+	if s == "" {
+		s = string(Control)
+	}
+	if o.UnsetUserFails && o.Compat != AWSConfig {
+		s += ",unset-user=fail"
+	}
+	return s
+}
+
 // Verdict is the rule's answer for one container.
 type Verdict struct {
 	Container string

@@ -29,6 +29,10 @@ type Finding struct {
 	Result            string    `parquet:"result"`
 	Reason            string    `parquet:"reason"`
 	Severity          string    `parquet:"severity"`
+	// Carried is true when the verdict was carried from an earlier run
+	// without describing the immutable revision again; ScannedAt is then
+	// the time it was described.
+	Carried bool `parquet:"carried"`
 }
 
 // Coverage is one row of the coverage dataset: one (account, region) target,
@@ -44,6 +48,7 @@ type Coverage struct {
 	ErrorCode       string    `parquet:"error_code"`
 	ErrorMessage    string    `parquet:"error_message"`
 	TaskDefinitions int64     `parquet:"task_definitions"`
+	Carried         int64     `parquet:"carried"` // of task_definitions, carried from an earlier run
 	Findings        int64     `parquet:"findings"`
 	APICalls        int64     `parquet:"api_calls"`
 	ThrottledCalls  int64     `parquet:"throttled_calls"`
@@ -60,12 +65,17 @@ type Run struct {
 	Status            string    `parquet:"status"` // complete, partial, interrupted, failed
 	Version           string    `parquet:"version"`
 	RuleVersion       string    `parquet:"rule_version"`
-	Options           string    `parquet:"options"` // JSON of the run's options
+	RuleOptions       string    `parquet:"rule_options"` // the rule's switches: control, control,unset-user=fail or aws-config
+	Options           string    `parquet:"options"`      // JSON of the run's options
+	ShardIndex        int32     `parquet:"shard_index"`  // 0-based; 0 of 1 when not sharded
+	ShardCount        int32     `parquet:"shard_count"`
+	PreviousRunID     string    `parquet:"previous_run_id"` // the run whose verdicts were carried, if any
 	Accounts          int64     `parquet:"accounts"`
 	Targets           int64     `parquet:"targets"`
 	TargetsScanned    int64     `parquet:"targets_scanned"`
 	TargetsNotScanned int64     `parquet:"targets_not_scanned"`
 	TaskDefinitions   int64     `parquet:"task_definitions"`
+	Carried           int64     `parquet:"carried"`
 	Findings          int64     `parquet:"findings"`
 	Fail              int64     `parquet:"fail"`
 	Pass              int64     `parquet:"pass"`

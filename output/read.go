@@ -1,0 +1,170 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Source reads back what a Sink wrote: earlier runs, for incremental scans
+// and for planning shards.
+type Source interface {
+	// List returns every key below prefix, in no particular order.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Open opens the object at key for random access.
+	Open(ctx context.Context, key string) (*Blob, error)
+}
+
+// Blob is a stored object opened for random access.
+type Blob struct {
+	io.ReaderAt
+	Size  int64
+	Close func() error
+}
+
+var _ Source = Dir("")
+
+// List returns the committed files below prefix (temporary files excluded).
+func (d Dir) List(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	root := filepath.Join(string(d), filepath.FromSlash(prefix))
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		rel, err := filepath.Rel(string(d), p)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", root, err)
+	}
+	return keys, nil
+}
+
+// Open opens the file at key.
+func (d Dir) Open(_ context.Context, key string) (*Blob, error) {
+	f, err := os.Open(filepath.Join(string(d), filepath.FromSlash(key)))
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Blob{ReaderAt: f, Size: st.Size(), Close: f.Close}, nil
+}
+
+// Previous is one file set of an earlier run: its runs row and the name its
+// three datasets' files share.
+type Previous struct {
+	Run     Run
+	Name    string // file name without .parquet: the run id, plus a shard suffix
+	RunsKey string
+}
+
+// FindingsKey returns the key of the run's findings file.
+func (p Previous) FindingsKey() string { return sibling(p.RunsKey, FindingsDataset) }
+
+// CoverageKey returns the key of the run's coverage file.
+func (p Previous) CoverageKey() string { return sibling(p.RunsKey, CoverageDataset) }
+
+func sibling(runsKey, dataset string) string {
+	return dataset + strings.TrimPrefix(runsKey, RunsDataset)
+}
+
+// FindPrevious returns the files of the newest earlier run (by start time)
+// that has at least one runs row accept takes, and only those rows: a run id
+// has one runs row per shard. It reads only the runs dataset, newest date
+// partition first, and returns nothing when no run qualifies.
+func FindPrevious(ctx context.Context, src Source, accept func(Run) bool) ([]Previous, error) {
+	keys, err := src.List(ctx, RunsDataset+"/")
+	if err != nil {
+		return nil, fmt.Errorf("list earlier runs: %w", err)
+	}
+	byPartition := map[string][]string{}
+	var partitions []string
+	for _, key := range keys {
+		dir, _, ok := strings.Cut(strings.TrimPrefix(key, RunsDataset+"/"), "/")
+		if !ok || !strings.HasSuffix(key, ".parquet") {
+			continue
+		}
+		if byPartition[dir] == nil {
+			partitions = append(partitions, dir)
+		}
+		byPartition[dir] = append(byPartition[dir], key)
+	}
+	slices.Sort(partitions)
+	for _, dir := range slices.Backward(partitions) {
+		var found []Previous
+		for _, key := range byPartition[dir] {
+			name := strings.TrimSuffix(key[strings.LastIndexByte(key, '/')+1:], ".parquet")
+			err := Read(ctx, src, key, func(r Run) error {
+				if accept(r) {
+					found = append(found, Previous{Run: r, Name: name, RunsKey: key})
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		newest := slices.MaxFunc(found, func(a, b Previous) int { return a.Run.StartedAt.Compare(b.Run.StartedAt) }).Run.RunID
+		found = slices.DeleteFunc(found, func(p Previous) bool { return p.Run.RunID != newest })
+		slices.SortFunc(found, func(a, b Previous) int { return strings.Compare(a.Name, b.Name) })
+		return found, nil
+	}
+	return nil, nil
+}
+
+// Read streams every row of the Parquet file at key to fn. T may name a
+// subset of the file's columns; only those are decoded.
+func Read[T any](ctx context.Context, src Source, key string, fn func(T) error) error {
+	b, err := src.Open(ctx, key)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", key, err)
+	}
+	defer b.Close()
+	f, err := parquet.OpenFile(b, b.Size)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	r := parquet.NewGenericReader[T](f)
+	defer r.Close()
+	buf := make([]T, 1024)
+	for {
+		n, err := r.Read(buf)
+		for _, row := range buf[:n] {
+			if ferr := fn(row); ferr != nil {
+				return ferr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+	}
+}
