@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -53,13 +54,22 @@ var (
 	_ Describer = (*ecs.Client)(nil)
 )
 
-// List returns the references to describe under mode: task definition ARNs
-// for Active and All, family names (described as their latest ACTIVE
-// revision) for Latest.
-func List(ctx context.Context, api Lister, mode Mode) ([]string, error) {
+// Ref is one listed revision: its ARN, or in Latest mode its family name
+// (described as the family's latest ACTIVE revision), and the status it was
+// listed under.
+type Ref struct {
+	ID     string
+	Status string
+}
+
+// IsARN reports whether the ref names one immutable revision.
+func (r Ref) IsARN() bool { return strings.HasPrefix(r.ID, "arn:") }
+
+// List returns the revisions to describe under mode.
+func List(ctx context.Context, api Lister, mode Mode) ([]Ref, error) {
 	switch mode {
 	case Latest:
-		var out []string
+		var out []Ref
 		p := ecs.NewListTaskDefinitionFamiliesPaginator(api, &ecs.ListTaskDefinitionFamiliesInput{
 			Status: ecstypes.TaskDefinitionFamilyStatusActive,
 		})
@@ -68,7 +78,9 @@ func List(ctx context.Context, api Lister, mode Mode) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("list task definition families: %w", err)
 			}
-			out = append(out, page.Families...)
+			for _, f := range page.Families {
+				out = append(out, Ref{ID: f, Status: string(ecstypes.TaskDefinitionStatusActive)})
+			}
 		}
 		return out, nil
 	case All:
@@ -83,8 +95,8 @@ func List(ctx context.Context, api Lister, mode Mode) ([]string, error) {
 	}
 }
 
-func listARNs(ctx context.Context, api Lister, status ecstypes.TaskDefinitionStatus) ([]string, error) {
-	var out []string
+func listARNs(ctx context.Context, api Lister, status ecstypes.TaskDefinitionStatus) ([]Ref, error) {
+	var out []Ref
 	p := ecs.NewListTaskDefinitionsPaginator(api, &ecs.ListTaskDefinitionsInput{
 		Status:     status,
 		MaxResults: aws.Int32(100),
@@ -94,7 +106,9 @@ func listARNs(ctx context.Context, api Lister, status ecstypes.TaskDefinitionSta
 		if err != nil {
 			return nil, fmt.Errorf("list %s task definitions: %w", status, err)
 		}
-		out = append(out, page.TaskDefinitionArns...)
+		for _, arn := range page.TaskDefinitionArns {
+			out = append(out, Ref{ID: arn, Status: string(status)})
+		}
 	}
 	return out, nil
 }

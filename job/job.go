@@ -1,0 +1,286 @@
+// Package job runs one ecsaudit scan: it lists the organization's accounts,
+// assumes the read-only role in each, finds the enabled regions, scans every
+// (account, region) target through one bounded fan-out, evaluates every
+// container and streams findings and coverage to the output as targets
+// finish. It is the only package that knows the whole flow.
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecsaudit/ecsaudit/accounts"
+	"github.com/ecsaudit/ecsaudit/check"
+	"github.com/ecsaudit/ecsaudit/output"
+	"github.com/ecsaudit/ecsaudit/shard"
+	"github.com/ecsaudit/ecsaudit/taskdefs"
+)
+
+// Run statuses, as written to the runs dataset.
+const (
+	StatusComplete    = "complete"
+	StatusPartial     = "partial"
+	StatusInterrupted = "interrupted"
+	StatusFailed      = "failed"
+)
+
+// Coverage statuses, one per target.
+const (
+	Scanned = "scanned"
+	Denied  = "denied"
+	Failed  = "failed"
+	Skipped = "skipped"
+)
+
+// Config is everything one run needs, validated by the caller.
+type Config struct {
+	// AWS is the management (or delegated-admin) account's configuration:
+	// credentials, home region, endpoints, retryer and HTTP client.
+	AWS aws.Config
+
+	RoleName        string
+	ExternalID      string
+	SessionDuration time.Duration // zero: STS's default
+
+	Regions   []string // restrict to these regions; empty: every enabled one
+	Filter    accounts.Filter
+	Revisions taskdefs.Mode
+	Rule      check.Options
+
+	Concurrency int     // targets scanned at once
+	ECSRate     float64 // client-side ECS requests per second per (account, region)
+	ECSBurst    int
+
+	// Previous reads the output's earlier runs: the cache of revisions
+	// already evaluated, and last night's work per account for planning
+	// shards. Nil: neither.
+	Previous output.Source
+	// Full ignores the cache: every revision is described again.
+	Full bool
+	// Shard is this run's share of the organization's accounts.
+	Shard shard.Spec
+
+	// Grace is how long in-flight targets may run on after ctx is cancelled
+	// (SIGTERM) before they are abandoned.
+	Grace time.Duration
+
+	RunID   string
+	Started time.Time
+	Version string
+	Options string // the run's options as JSON, for the runs row
+
+	Logger *slog.Logger
+}
+
+// describeWorkers is how many DescribeTaskDefinition calls one target keeps
+// in flight. The per-target budget, not this number, bounds the rate; a few
+// in flight hide the latency of far regions.
+const describeWorkers = 4
+
+// Run scans the organization and writes everything to w, committing the
+// runs row last. It returns the runs row; the error is non-nil only when the
+// whole run failed (the organization could not be listed, or the output
+// could not be written). When ctx is cancelled, Run stops starting targets,
+// lets in-flight ones finish for cfg.Grace, and commits what is complete
+// with status interrupted.
+func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &run{cfg: cfg, log: log, w: w, keep: map[arnKey]string{}}
+	r.row = output.Run{
+		RunID: cfg.RunID, StartedAt: cfg.Started, Version: cfg.Version,
+		RuleVersion: check.RuleVersion, RuleOptions: cfg.Rule.String(), Options: cfg.Options,
+		ShardIndex: int32(cfg.Shard.Index), ShardCount: int32(max(cfg.Shard.Count, 1)),
+	}
+	// Work goes on for the grace period after ctx is cancelled; writing the
+	// output never depends on ctx.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopGrace := context.AfterFunc(ctx, func() {
+		log.Warn("stopping: no new targets; in-flight targets get a grace period", "grace", cfg.Grace.String())
+		time.AfterFunc(cfg.Grace, cancelWork)
+	})
+	defer stopGrace()
+
+	// Open both files first: an output that cannot be written fails the run
+	// before any AWS call.
+	if err := errors.Join(w.Findings(work, nil), w.Coverage(work, nil)); err != nil {
+		r.w.Abort(err)
+		return r.row, fmt.Errorf("write output: %w", err)
+	}
+	accts, err := r.organization(work)
+	if err != nil {
+		r.row.Status = StatusFailed
+		return r.commit(err)
+	}
+	if err := r.plan(work, accts); err != nil {
+		r.row.Status = StatusFailed
+		return r.commit(err)
+	}
+	if err := r.loadCache(work); err != nil {
+		// Only a slower run: every revision is described again.
+		log.Warn("earlier findings unreadable; describing every revision", "error", err.Error())
+	}
+
+	results := make(chan result, max(cfg.Concurrency, 1))
+	collected := make(chan error, 1)
+	go func() { collected <- r.collect(work, results, cancelWork) }()
+
+	targets := make(chan target)
+	go func() {
+		r.discover(ctx, work, accts, targets, results)
+		close(targets)
+	}()
+
+	var g errgroup.Group // not WithContext: one target's failure never cancels another
+	g.SetLimit(max(cfg.Concurrency, 1))
+	for t := range targets {
+		if ctx.Err() != nil {
+			results <- t.notStarted()
+			continue
+		}
+		g.Go(func() error {
+			results <- r.scan(work, t)
+			return nil
+		})
+	}
+	g.Wait()
+	close(results)
+	if err := <-collected; err != nil {
+		r.row.Status = StatusFailed
+		return r.commit(err)
+	}
+	if len(r.keep) > 0 {
+		// The carried rows were counted in their targets' coverage: a
+		// failure here would be a silent gap, so it fails the run.
+		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, r.keep, r.accounts, r.countFinding)
+		if err != nil {
+			r.row.Status = StatusFailed
+			return r.commit(err)
+		}
+	}
+
+	switch {
+	case ctx.Err() != nil:
+		r.row.Status = StatusInterrupted
+	case r.row.TargetsNotScanned > 0:
+		r.row.Status = StatusPartial
+	default:
+		r.row.Status = StatusComplete
+	}
+	return r.commit(nil)
+}
+
+// run is the state of one Run; only the collector goroutine touches row
+// after discovery starts.
+type run struct {
+	cfg  Config
+	log  *slog.Logger
+	w    *output.Writer
+	row  output.Run
+	tree map[string]accounts.Placement
+
+	accounts map[string]accounts.Account // this run's accounts, by id
+	mine     func(id string) bool        // whether this shard scans the account
+	cache    *cache                      // nil: describe everything
+	keep     map[arnKey]string           // revisions carried, with their status now; the collector's
+}
+
+// commit writes the runs row last. A fatal cause is returned as is; a
+// failure to write is returned as the run's error.
+func (r *run) commit(cause error) (output.Run, error) {
+	r.row.EndedAt = time.Now().UTC()
+	ctx := context.Background()
+	if err := r.w.Commit(ctx, r.row); err != nil {
+		r.w.Abort(err)
+		return r.row, errors.Join(cause, fmt.Errorf("write output: %w", err))
+	}
+	return r.row, cause
+}
+
+// collect is the single consumer of results: it streams rows to the writer
+// and keeps the run's counts. On a write failure it cancels the work and
+// drains the rest.
+func (r *run) collect(ctx context.Context, results <-chan result, cancel context.CancelFunc) error {
+	var werr error
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			r.log.Info("progress", "targets_done", r.row.Targets, "task_definitions", r.row.TaskDefinitions,
+				"findings", r.row.Findings, "fail", r.row.Fail, "not_scanned", r.row.TargetsNotScanned)
+			continue
+		case res, ok := <-results:
+			if !ok {
+				return werr
+			}
+			if werr != nil {
+				continue
+			}
+			for i := range res.coverage {
+				res.coverage[i].RunID = r.cfg.RunID
+			}
+			for i := range res.findings {
+				res.findings[i].RunID = r.cfg.RunID
+			}
+			r.count(res)
+			for _, c := range res.carried {
+				r.keep[c.key] = c.status
+			}
+			if err := r.w.Coverage(ctx, res.coverage); err != nil {
+				werr = fmt.Errorf("write coverage: %w", err)
+			} else if err := r.w.Findings(ctx, res.findings); err != nil {
+				werr = fmt.Errorf("write findings: %w", err)
+			}
+			if werr != nil {
+				cancel()
+			}
+		}
+	}
+}
+
+func (r *run) count(res result) {
+	r.row.APICalls += res.apiCalls
+	for _, c := range res.coverage {
+		r.row.ThrottledCalls += c.ThrottledCalls
+		r.row.TaskDefinitions += c.TaskDefinitions
+		r.row.Carried += c.Carried
+		if c.Region != "" {
+			r.row.Targets++
+		}
+		switch c.Status {
+		case Scanned:
+			r.row.TargetsScanned++
+		case Denied, Failed:
+			// An account-level row counts once: its regions are unknown.
+			r.row.TargetsNotScanned++
+		}
+	}
+	for _, f := range res.findings {
+		r.countFinding(f)
+	}
+}
+
+// countFinding adds one findings row to the run's counts.
+func (r *run) countFinding(f output.Finding) {
+	r.row.Findings++
+	switch check.Result(f.Result) {
+	case check.Fail:
+		r.row.Fail++
+	case check.Pass:
+		r.row.Pass++
+	case check.NotApplicable:
+		r.row.NotApplicable++
+	case check.Error:
+		r.row.Errors++
+	}
+}

@@ -1,0 +1,114 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecsaudit/ecsaudit/budget"
+	"github.com/ecsaudit/ecsaudit/check"
+	"github.com/ecsaudit/ecsaudit/output"
+	"github.com/ecsaudit/ecsaudit/taskdefs"
+)
+
+// result is what one unit of work hands the collector.
+type result struct {
+	coverage []output.Coverage
+	findings []output.Finding
+	carried  []carried
+	apiCalls int64
+}
+
+// scan lists and describes one target's task definitions under the target's
+// own ECS budget and evaluates every container. Every failure ends up in the
+// target's coverage row; a revision that could not be described is an ERROR
+// finding, never a PASS.
+func (r *run) scan(ctx context.Context, t target) result {
+	log := r.log.With("account", t.account.ID, "region", t.region)
+	started := time.Now()
+	calls := budget.New(r.cfg.ECSRate, r.cfg.ECSBurst)
+	cfg := r.cfg.AWS.Copy()
+	cfg.Region, cfg.Credentials = t.region, t.creds
+	client := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		o.APIOptions = append(o.APIOptions, calls.Attach)
+	})
+
+	cov := coverageRow(t.account, t.region, Scanned, "", "")
+	cov.StartedAt = started.UTC()
+	var kept []carried
+	var keptRows int
+	done := func(findings []output.Finding) result {
+		cov.APICalls, cov.ThrottledCalls = calls.Calls(), calls.Throttled()
+		cov.DurationMS = time.Since(started).Milliseconds()
+		cov.Findings = int64(len(findings) + keptRows)
+		if cov.Status != Scanned {
+			log.Warn("target not fully scanned", "status", cov.Status, "error_code", cov.ErrorCode, "error", cov.ErrorMessage)
+		} else {
+			log.Debug("target scanned", "task_definitions", cov.TaskDefinitions, "api_calls", cov.APICalls)
+		}
+		return result{coverage: []output.Coverage{cov}, findings: findings, carried: kept, apiCalls: cov.APICalls}
+	}
+
+	refs, err := taskdefs.List(ctx, client, r.cfg.Revisions)
+	if err != nil {
+		status, code, msg := classify(err)
+		cov.Status, cov.ErrorCode, cov.ErrorMessage = status, code, output.Text(msg)
+		return done(nil)
+	}
+
+	// Revisions an earlier run evaluated are immutable: carry their rows.
+	todo := refs[:0:0]
+	for _, ref := range refs {
+		if n := r.cache.lookup(ref.ID); n > 0 && ref.IsARN() {
+			kept = append(kept, carried{key: keyOf(ref.ID), status: ref.Status})
+			keptRows += n
+			cov.TaskDefinitions++
+			cov.Carried++
+			continue
+		}
+		todo = append(todo, ref)
+	}
+	refs = todo
+
+	tds := make([]check.TaskDefinition, len(refs))
+	errs := make([]error, len(refs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(describeWorkers, len(refs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(refs); i = int(next.Add(1) - 1) {
+				tds[i], errs[i] = taskdefs.Describe(ctx, client, refs[i].ID)
+			}
+		})
+	}
+	wg.Wait()
+
+	var findings []output.Finding
+	var failed int
+	for i, ref := range refs {
+		if errs[i] != nil {
+			status, code, msg := classify(errs[i])
+			findings = append(findings, errorRow(t, ref.ID, code+": "+msg, r.cfg.Rule))
+			if code == vanishedCode {
+				continue // deleted between list and describe: an answer, not a gap
+			}
+			if failed == 0 {
+				cov.Status, cov.ErrorCode = status, code
+				cov.ErrorMessage = msg
+			}
+			failed++
+			continue
+		}
+		cov.TaskDefinitions++
+		findings = append(findings, findingRows(t, tds[i], r.cfg.Rule)...)
+	}
+	if failed > 0 {
+		cov.Status = Failed
+		cov.ErrorMessage = output.Text(fmt.Sprintf("%d of %d task definitions could not be described; first: %s", failed, len(refs), cov.ErrorMessage))
+	}
+	return done(findings)
+}
