@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ecsaudit/ecsaudit/simorg"
+)
+
+// binary is the ecsaudit binary built once for the package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ecsaudit-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ecsaudit")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build ecsaudit: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// scanResult is one run of the binary.
+type scanResult struct {
+	code           int
+	stdout, stderr string
+	out            string // the output directory
+}
+
+// runScan runs the built binary against srv with a clean AWS environment.
+func runScan(t *testing.T, srv *simorg.Server, env []string, args ...string) scanResult {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "findings")
+	cmd := exec.Command(binary, append([]string{"scan", "--output", out}, args...)...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
+	}
+	if srv != nil {
+		cmd.Env = append(cmd.Env, "AWS_ENDPOINT_URL="+srv.URL())
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), out: out}
+}
+
+// query reads a dataset of the output directory with DuckDB, a reader
+// independent of the writer, and returns every row as strings.
+func query(t *testing.T, dir, dataset, columns string) [][]string {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := fmt.Sprintf("SELECT %s FROM read_parquet('%s/%s/dt=*/*.parquet', hive_partitioning = true)", columns, dir, dataset)
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				row[i] = fmt.Sprint(v)
+			} else {
+				row[i] = "<null>"
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestScanFixtureOrganization(t *testing.T) {
+	t.Parallel()
+	org, err := simorg.Load("testdata/org.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tiny ECS bucket and a client budget far above it: the simulator
+	// throttles, and the retryer must still get every verdict right.
+	srv, err := simorg.Start(org, simorg.Options{ECSLimit: simorg.Limit{Burst: 1, Rate: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res := runScan(t, srv, nil, "--ecs-rate", "200", "--ecs-burst", "50", "--concurrency", "8", "--log-level", "debug", "--log-format", "json")
+	if res.code != exitPartial {
+		t.Fatalf("exit %d, want %d (partial)\nstdout:\n%s\nstderr:\n%s", res.code, exitPartial, res.stdout, res.stderr)
+	}
+
+	// Every verdict: exactly the fixture's hand-written expectations for the
+	// targets that can be scanned, and nothing else.
+	scannable := func(a simorg.Account, region string) bool {
+		return (a.State == "" || a.State == simorg.StateActive) && !a.DenyAssume && !slices.Contains(a.DeniedRegions, region)
+	}
+	var want []string
+	for _, a := range org.Accounts() {
+		for _, region := range []string{"us-east-1", "eu-west-1", "ap-southeast-2"} {
+			if !scannable(a, region) {
+				continue
+			}
+			for _, td := range org.TaskDefinitions(a.ID, region) {
+				if td.Status == simorg.StatusInactive {
+					continue // --revisions active
+				}
+				for _, c := range td.Containers {
+					name := c.Name
+					if td.Vanishes {
+						name = "" // one ERROR row for the revision
+					}
+					want = append(want, strings.Join([]string{a.ID, region, fmt.Sprintf("%s:%d", td.Family, td.Revision), name, c.Expect}, " "))
+				}
+			}
+		}
+	}
+	var got []string
+	for _, r := range query(t, res.out, "findings", "account_id, region, family || ':' || revision, container_name, result") {
+		got = append(got, strings.Join(r, " "))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings differ from the fixture's expectations\n got: %q\nwant: %q", got, want)
+	}
+
+	// Every coverage row, exactly one per target.
+	wantCov := []string{
+		"100000000001 af-south-1 skipped RegionNotOptedIn",
+		"100000000001 ap-southeast-2 scanned ",
+		"100000000001 eu-west-1 scanned ",
+		"100000000001 us-east-1 scanned ",
+		"200000000002 af-south-1 skipped RegionNotOptedIn",
+		"200000000002 ap-southeast-2 scanned ",
+		"200000000002 eu-west-1 scanned ",
+		"200000000002 us-east-1 scanned ",
+		"300000000003 af-south-1 skipped RegionNotOptedIn",
+		"300000000003 ap-southeast-2 scanned ",
+		"300000000003 eu-west-1 denied AccessDeniedException",
+		"300000000003 us-east-1 scanned ",
+		"400000000004  denied AccessDenied",
+		"500000000005  skipped AccountSuspended",
+		"600000000006 af-south-1 skipped RegionNotOptedIn",
+		"600000000006 ap-southeast-2 scanned ",
+		"600000000006 eu-west-1 scanned ",
+		"600000000006 us-east-1 scanned ",
+	}
+	var gotCov []string
+	for _, r := range query(t, res.out, "coverage", "account_id, region, status, error_code") {
+		gotCov = append(gotCov, strings.Join(r, " "))
+	}
+	slices.Sort(gotCov)
+	if !slices.Equal(gotCov, wantCov) {
+		t.Errorf("coverage\n got: %q\nwant: %q", gotCov, wantCov)
+	}
+
+	// OU paths come from the tree walk.
+	paths := query(t, res.out, "coverage", "DISTINCT account_id, ou_names")
+	slices.SortFunc(paths, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	for _, p := range paths {
+		if p[0] == "300000000003" && p[1] != "Root/Workloads/Prod" {
+			t.Errorf("ou_names of 300000000003 = %q", p[1])
+		}
+	}
+
+	// Throttling happened, was retried and counted, and every attempt counted.
+	throttled := query(t, res.out, "coverage", "sum(throttled_calls), sum(api_calls)")
+	if throttled[0][0] == "0" || throttled[0][0] == "<null>" {
+		t.Errorf("no throttled calls recorded (%v); the test's bucket should throttle", throttled)
+	}
+
+	// The runs row is written and agrees with the datasets.
+	runs := query(t, res.out, "runs", "status, targets, targets_scanned, targets_not_scanned, findings, fail, errors")
+	if len(runs) != 1 {
+		t.Fatalf("%d runs rows", len(runs))
+	}
+	if r := runs[0]; r[0] != "partial" || r[1] != "16" || r[2] != "11" || r[3] != "2" || r[4] != fmt.Sprint(len(want)) || r[6] != "1" {
+		t.Errorf("runs row %v", r)
+	}
+
+	// A planted secret never reaches any output or the log.
+	for _, ds := range []string{"findings", "coverage", "runs"} {
+		for _, r := range query(t, res.out, ds, "*") {
+			if strings.Contains(strings.Join(r, "|"), "e2e-planted-secret") {
+				t.Errorf("%s carries the planted secret: %v", ds, r)
+			}
+		}
+	}
+	if strings.Contains(res.stderr+res.stdout, "e2e-planted-secret") {
+		t.Error("the log carries the planted secret")
+	}
+	// The session name carries the run id for CloudTrail.
+	if !strings.Contains(res.stdout, "ecsaudit run ") || !strings.Contains(res.stdout, ": partial") {
+		t.Errorf("summary: %s", res.stdout)
+	}
+}
