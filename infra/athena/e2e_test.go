@@ -1,0 +1,224 @@
+package athena_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/infra/athena"
+	"github.com/ecsaudit/ecsaudit/internal/s3test"
+)
+
+// buildBinary builds the shipped ecsaudit binary, cgo-free as it ships.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ecsaudit")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/ecsaudit")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build ecsaudit: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// scan runs `ecsaudit scan --simulate` writing to s3://bucket/prefix at
+// endpoint, with a clean environment: the S3 credentials and endpoint are
+// the SDK's standard variables; the simulated organization brings its own.
+func scan(t *testing.T, bin, endpoint string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"scan", "--simulate", "--output", "s3://" + e2eBucket + "/" + e2ePrefix,
+		"--s3-path-style", "--log-format", "text"}, args...)...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_REGION=" + s3test.Region,
+		"AWS_ACCESS_KEY_ID=" + s3test.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey,
+		"AWS_ENDPOINT_URL_S3=" + endpoint,
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out.String()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0, out.String()
+}
+
+const (
+	e2eBucket = "ecsaudit-e2e"
+	e2ePrefix = "nightly/org"
+	kmsKey    = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+// TestScanToS3ThenViews runs the shipped binary as the nightly job would:
+// a first run of the simulated organization ends partial (some accounts
+// deny it), a rerun without those accounts completes. Both land in a real
+// S3 server with the requested encryption and owner headers; the objects,
+// read back by DuckDB through tables.sql and views.sql, agree with each
+// run's runs row, and the views show the complete rerun only.
+func TestScanToS3ThenViews(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, e2eBucket)
+	proxy := s3test.NewProxy(t, srv.URL, nil)
+
+	before := time.Now().UTC()
+	code, out := scan(t, bin, proxy.URL, "--expected-bucket-owner", s3test.AccessKey, "--sse-kms-key-id", kmsKey)
+	if code != 3 || !strings.Contains(out, ": partial") {
+		t.Fatalf("first scan: exit %d, want 3 (partial)\n%s", code, out)
+	}
+	first := len(proxy.Requests())
+	code, out = scan(t, bin, proxy.URL, "--exclude-accounts", "222222222222,333333333333")
+	if code != 0 || !strings.Contains(out, ": complete") {
+		t.Fatalf("rerun: exit %d, want 0 (complete)\n%s", code, out)
+	}
+
+	// The wire: the first run asked for an owner check and SSE-KMS, the
+	// rerun for neither. The job uploads (and may read earlier runs), but
+	// never creates, deletes or configures anything.
+	uploads := 0
+	for i, r := range proxy.Requests() {
+		asked := i < first
+		switch r.Op {
+		case "PutObject", "CreateMultipartUpload":
+			uploads++
+			sse, key := r.Header.Get("X-Amz-Server-Side-Encryption"), r.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id")
+			if asked && (sse != "aws:kms" || key != kmsKey) || !asked && (sse != "" || key != "") {
+				t.Errorf("%s %s: SSE headers %q, %q (asked for SSE-KMS: %v)", r.Op, r.Path, sse, key, asked)
+			}
+		case "UploadPart", "CompleteMultipartUpload", "ListObjectsV2", "GetObject", "HeadObject":
+		default:
+			t.Errorf("the job sent %s %s (%q): it should only upload and read", r.Method, r.Path, r.Op)
+		}
+		if owner := r.Header.Get("X-Amz-Expected-Bucket-Owner"); asked && owner != s3test.AccessKey || !asked && owner != "" {
+			t.Errorf("%s %s: expected bucket owner %q (asked for it: %v)", r.Op, r.Path, owner, asked)
+		}
+	}
+	if uploads != 6 {
+		t.Errorf("%d objects uploaded, want 3 per run", uploads)
+	}
+
+	dir := t.TempDir()
+	keys := s3test.Download(t, srv.Client(), e2eBucket, "", dir)
+	if len(keys) != 6 {
+		t.Fatalf("bucket holds %q, want 3 objects per run", keys)
+	}
+	for _, k := range keys {
+		ds, _, _ := strings.Cut(strings.TrimPrefix(k, e2ePrefix+"/"), "/dt=")
+		if !strings.HasPrefix(k, e2ePrefix+"/") || !slices.Contains([]string{"findings", "coverage", "runs"}, ds) {
+			t.Errorf("unexpected key %s", k)
+		}
+	}
+	if p := s3test.PendingUploads(t, srv.Client(), e2eBucket); len(p) != 0 {
+		t.Errorf("pending multipart uploads: %q", p)
+	}
+	db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
+
+	// Each run's Parquet files agree with its own runs row, and dt is the
+	// run's start date in UTC. The job counts as task definitions those it
+	// could read (an ERROR row is one it could not), and as targets the
+	// (account, region) pairs (an account that failed or was skipped before
+	// its regions were known has a coverage row with no region; a denied
+	// one still counts as not scanned).
+	checkRows(t, "runs rows vs their findings and coverage", query(t, db, `
+		WITH f AS (
+		  SELECT run_id, dt, count(*) AS findings,
+		         count(DISTINCT task_definition_arn) FILTER (WHERE result <> 'ERROR') AS tds,
+		         count_if(result = 'FAIL') AS fail, count_if(result = 'PASS') AS pass,
+		         count_if(result = 'NOT_APPLICABLE') AS na, count_if(result = 'ERROR') AS errors
+		  FROM findings GROUP BY run_id, dt
+		), c AS (
+		  SELECT run_id, dt, count_if(region <> '') AS targets, count_if(status = 'scanned') AS scanned,
+		         count_if(status IN ('denied', 'failed')) AS not_scanned
+		  FROM coverage GROUP BY run_id, dt
+		)
+		SELECT r.status,
+		       r.dt = strftime(r.started_at, '%Y-%m-%d'),
+		       r.findings = f.findings AND r.task_definitions = f.tds,
+		       r.fail = f.fail AND r.pass = f.pass AND r.not_applicable = f.na AND r.errors = f.errors,
+		       r.targets = c.targets AND r.targets_scanned = c.scanned AND r.targets_not_scanned = c.not_scanned
+		FROM runs r
+		JOIN f ON f.run_id = r.run_id AND f.dt = r.dt
+		JOIN c ON c.run_id = r.run_id AND c.dt = r.dt
+		ORDER BY r.started_at`),
+		[][]string{{"partial", "true", "true", "true", "true"}, {"complete", "true", "true", "true", "true"}})
+	if d := one(t, db, `SELECT min(dt) FROM runs`); d < before.Format("2006-01-02") {
+		t.Errorf("dt %s is before the run started (%s)", d, before)
+	}
+
+	// The views show the complete rerun only, and agree with its runs row.
+	complete := one(t, db, `SELECT run_id FROM runs WHERE status = 'complete'`)
+	checkRows(t, "visible runs", query(t, db, `SELECT run_id FROM ecsaudit_latest_runs`), [][]string{{complete}})
+	checkRows(t, "views vs the complete run's runs row", query(t, db, `
+		SELECT
+		  (SELECT count(*) FROM ecsaudit_latest_findings) = r.findings,
+		  (SELECT count(DISTINCT run_id) FROM ecsaudit_latest_findings) = 1,
+		  (SELECT count_if(verdict <> 'ERROR') FROM ecsaudit_task_definition_verdicts) = r.task_definitions,
+		  (SELECT sum(task_definitions - errors) FROM ecsaudit_daily_trend) = r.task_definitions,
+		  (SELECT sum(task_definitions - errors) FROM ecsaudit_account_compliance) = r.task_definitions,
+		  (SELECT count_if(region <> '') FROM ecsaudit_coverage) = r.targets,
+		  (SELECT count_if(scanned) FROM ecsaudit_coverage) = r.targets_scanned,
+		  (SELECT sum(failing_container_count) FROM ecsaudit_task_definition_verdicts) = r.fail,
+		  (SELECT count(*) FROM ecsaudit_task_definition_verdicts WHERE verdict = 'FAIL') > 0
+		FROM runs r WHERE r.status = 'complete'`),
+		[][]string{{"true", "true", "true", "true", "true", "true", "true", "true", "true"}})
+
+	// The saved queries run on real output; "failing today" lists every
+	// failing task definition of the visible run.
+	for name, q := range athena.Queries() {
+		rows := query(t, db, q)
+		if name == "failing_today" {
+			if want := one(t, db, `SELECT count_if(verdict = 'FAIL') FROM ecsaudit_task_definition_verdicts`); fmt.Sprint(len(rows)) != want {
+				t.Errorf("failing_today lists %d task definitions, want %s", len(rows), want)
+			}
+		}
+	}
+}
+
+// TestShardedRunVisibleOnlyWhenEveryShardCommitted runs four shards of one
+// run of the shipped binary into S3, one after another: after each of the
+// first three, the views show nothing of the run; after the fourth, the
+// whole run, its counts the sum of the shards'.
+func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, e2eBucket)
+	const runID = "night-of-2026-11-28"
+	for i := range 4 {
+		code, out := scan(t, bin, srv.URL, "--shard", fmt.Sprintf("%d/4", i), "--run-id", runID)
+		if code != 0 && code != 3 {
+			t.Fatalf("shard %d: exit %d\n%s", i, code, out)
+		}
+		dir := t.TempDir()
+		s3test.Download(t, srv.Client(), e2eBucket, "", dir)
+		db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
+		visible := one(t, db, `SELECT count(*) FROM ecsaudit_latest_runs WHERE run_id = '`+runID+`'`)
+		findings := one(t, db, `SELECT count(*) FROM ecsaudit_latest_findings`)
+		if i < 3 && (visible != "0" || findings != "0") {
+			t.Fatalf("after %d of 4 shards the views show the run (%s runs, %s findings)", i+1, visible, findings)
+		}
+		if i == 3 {
+			checkRows(t, "the whole run", query(t, db, `
+				SELECT count(*) = 4, sum(findings) = (SELECT count(*) FROM ecsaudit_latest_findings),
+				       sum(findings) = (SELECT count(*) FROM findings), count(DISTINCT shard_index) = 4
+				FROM runs WHERE run_id = '`+runID+`'`),
+				[][]string{{"true", "true", "true", "true"}})
+			if visible != "1" || findings == "0" {
+				t.Fatalf("after 4 of 4 shards: %s runs, %s findings visible", visible, findings)
+			}
+		}
+	}
+}

@@ -1,0 +1,391 @@
+package athena_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/infra/athena"
+	"github.com/ecsaudit/ecsaudit/output"
+)
+
+// Accounts of the fixture organization.
+const (
+	prodAcct    = "111111111111"
+	devAcct     = "222222222222"
+	sandboxAcct = "333333333333"
+)
+
+var (
+	day1 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	day2 = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+)
+
+// td describes one task definition revision of the fixture and its
+// containers' results; an ERROR task definition has one result and no name.
+type td struct {
+	acct, region, family string
+	revision             int32
+	registered           time.Time
+	results              map[string]string // container name → result
+}
+
+type fixtureRun struct {
+	id      string
+	started time.Time
+	status  string // runs row status; "" = crashed after its data files, before the runs row
+	tds     []td
+	targets []output.Coverage // run id and start filled in
+}
+
+func account(id string) (name, ouPath, ouNames string) {
+	switch id {
+	case prodAcct:
+		return "prod-a", "r-root/ou-prod", "Root/Prod"
+	case devAcct:
+		return "dev-b", "r-root/ou-dev", "Root/Dev"
+	}
+	return "sandbox-c", "r-root/ou-sbx", "Root/Sandbox"
+}
+
+func target(acct, region, status, code, msg string, tds int64) output.Coverage {
+	name, path, names := account(acct)
+	return output.Coverage{
+		AccountID: acct, AccountName: name, OUPath: path, OUNames: names, Region: region,
+		Status: status, ErrorCode: code, ErrorMessage: msg, TaskDefinitions: tds,
+	}
+}
+
+// failRuns is a Sink that loses the runs dataset, as a job that dies
+// between committing its data files and its runs row would.
+type failRuns struct{ output.Sink }
+
+func (s failRuns) Create(ctx context.Context, key string) (output.Object, error) {
+	if strings.HasPrefix(key, output.RunsDataset+"/") {
+		return nil, errors.New("killed before the runs row")
+	}
+	return s.Sink.Create(ctx, key)
+}
+
+// write commits one fixture run through output.Writer into dir and
+// returns its runs row (zero when it crashed).
+func (r fixtureRun) write(t *testing.T, dir string) output.Run {
+	t.Helper()
+	var sink output.Sink = output.Dir(dir)
+	if r.status == "" {
+		sink = failRuns{sink}
+	}
+	w := output.NewWriter(sink, r.id, r.started)
+	run := output.Run{RunID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", ShardCount: 1}
+	var rows []output.Finding
+	for _, d := range r.tds {
+		name, path, names := account(d.acct)
+		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", d.region, d.acct, d.family, d.revision)
+		for _, c := range slices.Sorted(maps.Keys(d.results)) {
+			rows = append(rows, output.Finding{
+				RunID: r.id, ScannedAt: r.started, AccountID: d.acct, AccountName: name, OUPath: path, OUNames: names,
+				Region: d.region, TaskDefinitionARN: arn, Family: d.family, Revision: d.revision, Status: "ACTIVE",
+				NetworkMode: "host", RegisteredAt: d.registered, ContainerName: c, RuleID: "ECSAUDIT.HOSTNET.1",
+				RuleVersion: "1", Result: d.results[c],
+			})
+			switch d.results[c] {
+			case "FAIL":
+				run.Fail++
+			case "PASS":
+				run.Pass++
+			case "NOT_APPLICABLE":
+				run.NotApplicable++
+			case "ERROR":
+				run.Errors++
+			}
+		}
+		run.TaskDefinitions++
+	}
+	run.Findings = int64(len(rows))
+	cov := slices.Clone(r.targets)
+	accounts := map[string]bool{}
+	for i := range cov {
+		cov[i].RunID, cov[i].StartedAt = r.id, r.started
+		accounts[cov[i].AccountID] = true
+		if cov[i].Status == "scanned" {
+			run.TargetsScanned++
+		} else {
+			run.TargetsNotScanned++
+		}
+	}
+	run.Accounts, run.Targets = int64(len(accounts)), int64(len(cov))
+	ctx := t.Context()
+	if err := w.Findings(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Coverage(ctx, cov); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Commit(ctx, run)
+	if r.status == "" {
+		if err == nil {
+			t.Fatalf("run %s: commit succeeded without its runs row", r.id)
+		}
+		return output.Run{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// fixture writes two days of runs into a new directory:
+//
+//	day 1: a-old (complete), b-new (complete, newer), c-crash (newest, no runs row)
+//	day 2: d-day2 (complete), e-stopped (newer, runs row says interrupted)
+//
+// so the visible runs are b-new for day 1 and d-day2 for day 2.
+func fixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	reg := day1.Add(-30 * 24 * time.Hour)
+	at := func(d time.Time, h int) time.Time { return d.Add(time.Duration(h) * time.Hour) }
+	runs := []fixtureRun{{
+		id: "a-old", started: at(day1, 1), status: "complete",
+		tds: []td{
+			{prodAcct, "us-east-1", "app", 1, reg, map[string]string{"web": "FAIL", "sidecar": "PASS"}},
+			{prodAcct, "us-east-1", "api", 3, reg, map[string]string{"api": "PASS"}},
+		},
+		targets: []output.Coverage{target(prodAcct, "us-east-1", "scanned", "", "", 2)},
+	}, {
+		id: "b-new", started: at(day1, 3), status: "complete",
+		tds: []td{
+			{prodAcct, "us-east-1", "app", 1, reg, map[string]string{"web": "FAIL", "sidecar": "FAIL"}},
+			{prodAcct, "us-east-1", "api", 3, reg, map[string]string{"api": "PASS"}},
+			{prodAcct, "us-east-1", "batch", 2, reg, map[string]string{"worker": "NOT_APPLICABLE"}},
+			{devAcct, "us-east-1", "legacy", 9, time.Time{}, map[string]string{"": "ERROR"}},
+			{devAcct, "us-east-1", "tool", 4, reg, map[string]string{"runner": "FAIL"}},
+		},
+		targets: []output.Coverage{
+			target(prodAcct, "us-east-1", "scanned", "", "", 3),
+			target(prodAcct, "eu-west-1", "scanned", "", "", 0),
+			target(devAcct, "us-east-1", "scanned", "", "", 2),
+			target(sandboxAcct, "", "denied", "AccessDenied", "not authorized to perform sts:AssumeRole", 0),
+		},
+	}, {
+		id: "c-crash", started: at(day1, 5),
+		tds:     []td{{prodAcct, "us-east-1", "ghost", 1, reg, map[string]string{"g": "FAIL"}}},
+		targets: []output.Coverage{target(prodAcct, "us-east-1", "scanned", "", "", 1)},
+	}, {
+		id: "d-day2", started: at(day2, 2), status: "complete",
+		tds: []td{
+			{prodAcct, "us-east-1", "app", 1, reg, map[string]string{"web": "PASS", "sidecar": "PASS"}},
+			{prodAcct, "us-east-1", "api", 3, reg, map[string]string{"api": "PASS"}},
+			{prodAcct, "us-east-1", "newapp", 1, at(day1, 12), map[string]string{"main": "FAIL"}},
+			{prodAcct, "us-east-1", "newer", 2, at(day2, 1), map[string]string{"c2": "FAIL", "c1": "FAIL", "ok": "PASS"}},
+			{prodAcct, "us-east-1", "batch", 2, reg, map[string]string{"worker": "NOT_APPLICABLE"}},
+		},
+		targets: []output.Coverage{
+			target(prodAcct, "us-east-1", "scanned", "", "", 5),
+			target(prodAcct, "eu-west-1", "scanned", "", "", 0),
+			target(devAcct, "us-east-1", "failed", "ThrottlingException", "Rate exceeded", 0),
+			target(devAcct, "eu-west-1", "scanned", "", "", 0),
+			target(sandboxAcct, "", "denied", "AccessDenied", "not authorized to perform sts:AssumeRole", 0),
+		},
+	}, {
+		id: "e-stopped", started: at(day2, 6), status: "interrupted",
+		tds:     []td{{prodAcct, "us-east-1", "partial", 1, reg, map[string]string{"p": "FAIL"}}},
+		targets: []output.Coverage{target(prodAcct, "us-east-1", "scanned", "", "", 1)},
+	}}
+	for _, r := range runs {
+		r.write(t, dir)
+	}
+	return dir
+}
+
+func checkRows(t *testing.T, what string, got, want [][]string) {
+	t.Helper()
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		var b strings.Builder
+		for _, r := range got {
+			fmt.Fprintf(&b, "  %q\n", r)
+		}
+		t.Errorf("%s:\n got\n%s want %q", what, b.String(), want)
+	}
+}
+
+// TestViewsInDuckDB protects what people and QuickSight read: each view
+// shows only each day's newest complete run, hides the crashed and the
+// interrupted run, and aggregates verdicts and coverage as documented.
+func TestViewsInDuckDB(t *testing.T) {
+	t.Parallel()
+	db := openDuckDB(t, fixture(t))
+
+	// The raw tables hold every run that committed data files…
+	checkRows(t, "runs with data", query(t, db, `SELECT DISTINCT run_id FROM findings ORDER BY 1`),
+		[][]string{{"a-old"}, {"b-new"}, {"c-crash"}, {"d-day2"}, {"e-stopped"}})
+	// …but only complete runs are visible, and the newest of each day stands.
+	checkRows(t, "complete runs", query(t, db, `SELECT dt, run_id FROM ecsaudit_complete_runs ORDER BY 1, 2`),
+		[][]string{{"2026-11-27", "a-old"}, {"2026-11-27", "b-new"}, {"2026-11-28", "d-day2"}})
+	checkRows(t, "latest runs", query(t, db, `SELECT dt, run_id, task_definitions, findings, fail FROM ecsaudit_latest_runs ORDER BY 1`),
+		[][]string{{"2026-11-27", "b-new", "5", "6", "3"}, {"2026-11-28", "d-day2", "5", "8", "3"}})
+
+	checkRows(t, "latest findings per run", query(t, db, `SELECT dt, run_id, count(*) FROM ecsaudit_latest_findings GROUP BY 1, 2 ORDER BY 1`),
+		[][]string{{"2026-11-27", "b-new", "6"}, {"2026-11-28", "d-day2", "8"}})
+	// The latest findings agree with the runs rows that vouch for them.
+	checkRows(t, "findings vs runs rows", query(t, db, `
+		SELECT r.run_id, r.findings = count(*), r.fail = count_if(f.result = 'FAIL'),
+		       r.task_definitions = count(DISTINCT f.task_definition_arn)
+		FROM ecsaudit_latest_runs r JOIN ecsaudit_latest_findings f ON f.dt = r.dt AND f.run_id = r.run_id
+		GROUP BY r.run_id, r.findings, r.fail, r.task_definitions ORDER BY 1`),
+		[][]string{{"b-new", "true", "true", "true"}, {"d-day2", "true", "true", "true"}})
+
+	checkRows(t, "task definition verdicts", query(t, db, `
+		SELECT dt, account_id, family, revision, verdict, failing_container_count, failing_containers
+		FROM ecsaudit_task_definition_verdicts ORDER BY dt, account_id, family`),
+		[][]string{
+			{"2026-11-27", prodAcct, "api", "3", "PASS", "0", ""},
+			{"2026-11-27", prodAcct, "app", "1", "FAIL", "2", "sidecar,web"},
+			{"2026-11-27", prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
+			{"2026-11-27", devAcct, "legacy", "9", "ERROR", "0", ""},
+			{"2026-11-27", devAcct, "tool", "4", "FAIL", "1", "runner"},
+			{"2026-11-28", prodAcct, "api", "3", "PASS", "0", ""},
+			{"2026-11-28", prodAcct, "app", "1", "PASS", "0", ""},
+			{"2026-11-28", prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
+			{"2026-11-28", prodAcct, "newapp", "1", "FAIL", "1", "main"},
+			{"2026-11-28", prodAcct, "newer", "2", "FAIL", "2", "c1,c2"},
+		})
+	checkRows(t, "one verdict row per task definition and day", query(t, db, `
+		SELECT count(*) = count(DISTINCT dt || task_definition_arn) FROM ecsaudit_task_definition_verdicts`),
+		[][]string{{"true"}})
+
+	checkRows(t, "coverage", query(t, db, `
+		SELECT dt, run_id, account_id, region, status, scanned, error_code
+		FROM ecsaudit_coverage ORDER BY dt, account_id, region`),
+		[][]string{
+			{"2026-11-27", "b-new", prodAcct, "eu-west-1", "scanned", "true", ""},
+			{"2026-11-27", "b-new", prodAcct, "us-east-1", "scanned", "true", ""},
+			{"2026-11-27", "b-new", devAcct, "us-east-1", "scanned", "true", ""},
+			{"2026-11-27", "b-new", sandboxAcct, "", "denied", "false", "AccessDenied"},
+			{"2026-11-28", "d-day2", prodAcct, "eu-west-1", "scanned", "true", ""},
+			{"2026-11-28", "d-day2", prodAcct, "us-east-1", "scanned", "true", ""},
+			{"2026-11-28", "d-day2", devAcct, "eu-west-1", "scanned", "true", ""},
+			{"2026-11-28", "d-day2", devAcct, "us-east-1", "failed", "false", "ThrottlingException"},
+			{"2026-11-28", "d-day2", sandboxAcct, "", "denied", "false", "AccessDenied"},
+		})
+
+	checkRows(t, "daily trend", query(t, db, `
+		SELECT dt, account_id, ou_names, task_definitions, fail, pass, not_applicable, errors, share_compliant
+		FROM ecsaudit_daily_trend ORDER BY dt, account_id`),
+		[][]string{
+			{"2026-11-27", prodAcct, "Root/Prod", "3", "1", "1", "1", "0", "0.5"},
+			{"2026-11-27", devAcct, "Root/Dev", "2", "1", "0", "0", "1", "0"},
+			{"2026-11-28", prodAcct, "Root/Prod", "5", "2", "2", "1", "0", "0.5"},
+		})
+
+	checkRows(t, "account compliance", query(t, db, `
+		SELECT dt, account_id, account_name, ou_path, targets, targets_not_scanned,
+		       task_definitions, fail, pass, not_applicable, errors, share_compliant
+		FROM ecsaudit_account_compliance ORDER BY account_id`),
+		[][]string{
+			{"2026-11-28", prodAcct, "prod-a", "r-root/ou-prod", "2", "0", "5", "2", "2", "1", "0", "0.5"},
+			{"2026-11-28", devAcct, "dev-b", "r-root/ou-dev", "2", "1", "0", "0", "0", "0", "0", "<nil>"},
+			{"2026-11-28", sandboxAcct, "sandbox-c", "r-root/ou-sbx", "1", "1", "0", "0", "0", "0", "0", "<nil>"},
+		})
+
+	// QuickSight drops array columns: no view may return one.
+	checkRows(t, "array columns in views", query(t, db, `
+		SELECT table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_name LIKE 'ecsaudit_%' AND (data_type LIKE '%[]' OR data_type LIKE 'STRUCT%' OR data_type LIKE 'MAP%')`),
+		nil)
+}
+
+// TestQueriesInDuckDB protects the saved queries' answers on the fixture.
+func TestQueriesInDuckDB(t *testing.T) {
+	t.Parallel()
+	db := openDuckDB(t, fixture(t))
+	q := athena.Queries()
+	if len(q) != 3 {
+		t.Fatalf("saved queries %v, want 3", slices.Sorted(maps.Keys(q)))
+	}
+
+	checkRows(t, "failing_today", project(query(t, db, q["failing_today"]), 0, 1, 5, 6, 8),
+		[][]string{
+			{"2026-11-28", prodAcct, "newer", "2", "c1,c2"},
+			{"2026-11-28", prodAcct, "newapp", "1", "main"},
+		})
+	checkRows(t, "changes_since_yesterday", project(query(t, db, q["changes_since_yesterday"]), 0, 1, 4, 5, 6, 7),
+		[][]string{
+			{"fixed", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/app:1", "FAIL", "PASS", ""},
+			{"new_fail", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/newapp:1", "<nil>", "FAIL", "main"},
+			{"new_fail", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/newer:2", "<nil>", "FAIL", "c1,c2"},
+			{"unknown", devAcct, "arn:aws:ecs:us-east-1:222222222222:task-definition/tool:4", "FAIL", "<nil>", "runner"},
+		})
+	checkRows(t, "not_scanned", query(t, db, q["not_scanned"]),
+		[][]string{
+			{devAcct, "dev-b", "Root/Dev", "failed", "ThrottlingException", "1", "us-east-1", "Rate exceeded"},
+			{sandboxAcct, "sandbox-c", "Root/Sandbox", "denied", "AccessDenied", "1", "(account)", "not authorized to perform sts:AssumeRole"},
+		})
+}
+
+// project keeps the given columns of each row.
+func project(rows [][]string, cols ...int) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		for _, c := range cols {
+			out[i] = append(out[i], r[c])
+		}
+	}
+	return out
+}
+
+// TestShardedRunsInDuckDB protects how runs become visible: a run is
+// complete only when every one of its shards committed a runs row saying
+// 'complete' or 'partial' (finished, some targets not scanned), and its
+// counts are the shards' sums; an unsharded run is shard 0 of 1; shards
+// on either side of midnight UTC still make one run, dated by the first.
+func TestShardedRunsInDuckDB(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	// s1 has one shard of two, s2 both, s3 both with one partial, s4 is
+	// unsharded, s5 has one shard interrupted, s6 straddles midnight.
+	for _, s := range []string{
+		`CREATE TABLE runs AS SELECT *,
+		   TIMESTAMP '2026-11-28 01:00:00' AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
+		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
+		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned,
+		   5::BIGINT AS task_definitions, 1::BIGINT AS carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
+		   2::BIGINT AS pass, 3::BIGINT AS not_applicable, 0::BIGINT AS errors, 7::BIGINT AS api_calls,
+		   0::BIGINT AS throttled_calls
+		 FROM (VALUES
+		   ('2026-11-28', 's1', 'complete', 0, 2),
+		   ('2026-11-28', 's2', 'complete', 0, 2),
+		   ('2026-11-28', 's2', 'complete', 1, 2),
+		   ('2026-11-28', 's3', 'complete', 0, 2),
+		   ('2026-11-28', 's3', 'partial', 1, 2),
+		   ('2026-11-28', 's4', 'complete', 0, 1),
+		   ('2026-11-28', 's5', 'complete', 0, 2),
+		   ('2026-11-28', 's5', 'interrupted', 1, 2),
+		   ('2026-11-28', 's6', 'complete', 0, 2),
+		   ('2026-11-29', 's6', 'complete', 1, 2)
+		 ) AS t(dt, run_id, status, shard_index, shard_count)`,
+		athena.Views()[0],
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("duckdb: %v\n%s", err, s)
+		}
+	}
+	checkRows(t, "complete runs", query(t, db, `SELECT run_id, dt, last_dt, shard_count, accounts, task_definitions, findings FROM ecsaudit_complete_runs ORDER BY 1`),
+		[][]string{
+			{"s2", "2026-11-28", "2026-11-28", "2", "6", "10", "12"},
+			{"s3", "2026-11-28", "2026-11-28", "2", "6", "10", "12"},
+			{"s4", "2026-11-28", "2026-11-28", "1", "3", "5", "6"},
+			{"s6", "2026-11-28", "2026-11-29", "2", "6", "10", "12"},
+		})
+}
