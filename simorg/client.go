@@ -1,0 +1,23 @@
+package simorg
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// ClientConfig returns an SDK configuration that reaches the server the way
+// the production binary does, through the standard base endpoint, signed
+// with the management account's credentials, isolated from the machine's
+// own AWS configuration files. For tests of packages that take SDK clients.
+func (s *Server) ClientConfig(ctx context.Context, region string) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRegion(region),
+		config.WithBaseEndpoint(s.URL()),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+}

@@ -1,0 +1,199 @@
+package taskdefs_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ecsaudit/ecsaudit/assume"
+	"github.com/ecsaudit/ecsaudit/budget"
+	"github.com/ecsaudit/ecsaudit/simorg"
+	"github.com/ecsaudit/ecsaudit/taskdefs"
+)
+
+// ecsClient returns a real ECS client in the account's region, with the
+// role's credentials, as the job builds it.
+func ecsClient(t *testing.T, srv *simorg.Server, account, region string, b *budget.Budget) *ecs.Client {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := srv.ClientConfig(ctx, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Credentials = assume.Credentials(sts.NewFromConfig(cfg), "aws", account, assume.Options{RoleName: "ecsaudit-read", SessionName: assume.SessionName("taskdefs-test")})
+	return ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		if b != nil {
+			o.APIOptions = append(o.APIOptions, b.Attach)
+		}
+	})
+}
+
+func TestListModes(t *testing.T) {
+	t.Parallel()
+	// 250 revisions over 3 families, a fifth INACTIVE: several pages of 100.
+	org := simorg.Generate(simorg.Spec{Seed: 3, Accounts: 2, Regions: 1, RevisionsPerRegion: 250, FamiliesPerRegion: 3, InactiveShare: 0.2})
+	srv, err := simorg.Start(org, simorg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	acct := org.Accounts()[1].ID
+	region := org.EnabledRegions(acct)[0]
+	client := ecsClient(t, srv, acct, region, nil)
+
+	var active, inactive []string
+	families := map[string]bool{}
+	for _, td := range org.TaskDefinitions(acct, region) {
+		switch td.Status {
+		case simorg.StatusActive:
+			active = append(active, td.ARN)
+			families[td.Family] = true
+		case simorg.StatusInactive:
+			inactive = append(inactive, td.ARN)
+		}
+	}
+	ids := func(refs []taskdefs.Ref, status string) []string {
+		var out []string
+		for _, r := range refs {
+			if r.Status == status {
+				out = append(out, r.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	slices.Sort(active)
+	slices.Sort(inactive)
+
+	ctx := context.Background()
+	refs, err := taskdefs.List(ctx, client, taskdefs.Active)
+	if err != nil || !slices.Equal(ids(refs, "ACTIVE"), active) || len(refs) != len(active) {
+		t.Errorf("active: %d refs, want %d (%v)", len(refs), len(active), err)
+	}
+	refs, err = taskdefs.List(ctx, client, taskdefs.All)
+	if err != nil || !slices.Equal(ids(refs, "ACTIVE"), active) || !slices.Equal(ids(refs, "INACTIVE"), inactive) {
+		t.Errorf("all: %d refs, want %d + %d (%v)", len(refs), len(active), len(inactive), err)
+	}
+	refs, err = taskdefs.List(ctx, client, taskdefs.Latest)
+	if err != nil || len(refs) != len(families) || refs[0].IsARN() {
+		t.Fatalf("latest: %d refs, want one per active family (%d) (%v)", len(refs), len(families), err)
+	}
+	// Latest describes the family's newest ACTIVE revision.
+	td, err := taskdefs.Describe(ctx, client, refs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest int32
+	for _, s := range org.TaskDefinitions(acct, region) {
+		if s.Family == refs[0].ID && s.Status == simorg.StatusActive {
+			newest = max(newest, s.Revision)
+		}
+	}
+	if td.Revision != newest {
+		t.Errorf("family %s described as revision %d, want %d", refs[0].ID, td.Revision, newest)
+	}
+}
+
+// TestDescribeKeepsAbsentFields: absent privileged, user and networkMode
+// stay absent (nil, ""), as the rule must tell them from false and "".
+func TestDescribeKeepsAbsentFields(t *testing.T) {
+	t.Parallel()
+	org := simorg.Default()
+	srv, err := simorg.Start(org, simorg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	var checked int
+	for _, a := range []string{"333333333333", "444444444444"} {
+		for _, region := range []string{"us-east-1", "ap-southeast-2"} {
+			client := ecsClient(t, srv, a, region, nil)
+			for _, want := range org.TaskDefinitions(a, region) {
+				if want.Vanishes || want.Status != simorg.StatusActive {
+					continue
+				}
+				got, err := taskdefs.Describe(ctx, client, want.ARN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.ARN != want.ARN || got.Family != want.Family || got.Revision != want.Revision || got.NetworkMode != want.NetworkMode || got.Status != "ACTIVE" {
+					t.Errorf("%s: got %+v", want.ARN, got)
+				}
+				if len(got.Containers) != len(want.Containers) {
+					t.Fatalf("%s: %d containers, want %d", want.ARN, len(got.Containers), len(want.Containers))
+				}
+				for i, c := range want.Containers {
+					g := got.Containers[i]
+					if g.Name != c.Name || g.Image != c.Image || !samePtr(g.Privileged, c.Privileged) || !samePtr(g.User, c.User) {
+						t.Errorf("%s container %s: got %+v", want.ARN, c.Name, g)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d containers checked", checked)
+	}
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// TestBudgetCountsAndThrottles: the budget counts every attempt, retries
+// included, and every throttled one, as the server saw them; and a client
+// budget under the bucket's rate is never throttled.
+func TestBudgetCountsAndThrottles(t *testing.T) {
+	t.Parallel()
+	org := simorg.Generate(simorg.Spec{Seed: 9, Accounts: 2, Regions: 1, RevisionsPerRegion: 40})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name       string
+		rate       float64
+		burst      int
+		throttling bool
+	}{
+		{"above the bucket", 1000, 100, true},
+		{"within the bucket", 8, 5, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := simorg.Start(org, simorg.Options{ECSLimit: simorg.Limit{Burst: 5, Rate: 10}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			acct := org.Accounts()[1].ID
+			region := org.EnabledRegions(acct)[0]
+			b := budget.New(tt.rate, tt.burst)
+			client := ecsClient(t, srv, acct, region, b)
+			refs, err := taskdefs.List(ctx, client, taskdefs.Active)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range refs[:20] {
+				if _, err := taskdefs.Describe(ctx, client, r.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := srv.Stats()
+			var served int64
+			for op, n := range st.TargetCalls[simorg.Target{Account: acct, Region: region}] {
+				if op != "AssumeRole" {
+					served += n
+				}
+			}
+			if b.Calls() != served || b.Throttled() != st.TotalThrottled() {
+				t.Errorf("budget counted %d calls, %d throttled; server saw %d, %d", b.Calls(), b.Throttled(), served, st.TotalThrottled())
+			}
+			if tt.throttling != (b.Throttled() > 0) {
+				t.Errorf("%d throttled", b.Throttled())
+			}
+		})
+	}
+}
