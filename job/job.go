@@ -171,7 +171,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	switch {
 	case ctx.Err() != nil:
 		r.row.Status = StatusInterrupted
-	case r.row.TargetsNotScanned > 0:
+	case r.row.TargetsNotScanned > 0 || r.row.AccountsNotScanned > 0:
 		r.row.Status = StatusPartial
 	default:
 		r.row.Status = StatusComplete
@@ -217,7 +217,7 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 		select {
 		case <-tick.C:
 			r.log.Info("progress", "targets_done", r.row.Targets, "task_definitions", r.row.TaskDefinitions,
-				"findings", r.row.Findings, "fail", r.row.Fail, "not_scanned", r.row.TargetsNotScanned)
+				"findings", r.row.Findings, "fail", r.row.Fail, "targets_not_scanned", r.row.TargetsNotScanned, "accounts_not_scanned", r.row.AccountsNotScanned)
 			continue
 		case res, ok := <-results:
 			if !ok {
@@ -261,8 +261,11 @@ func (r *run) count(res result) {
 		case Scanned:
 			r.row.TargetsScanned++
 		case Denied, Failed:
-			// An account-level row counts once: its regions are unknown.
-			r.row.TargetsNotScanned++
+			if c.Region == "" {
+				r.row.AccountsNotScanned++ // its regions are unknown
+			} else {
+				r.row.TargetsNotScanned++
+			}
 		}
 	}
 	for _, f := range res.findings {

@@ -59,28 +59,29 @@ type Coverage struct {
 // Run is the single row of the runs dataset that a run writes last; a run
 // without it never finished committing.
 type Run struct {
-	RunID             string    `parquet:"run_id"`
-	StartedAt         time.Time `parquet:"started_at,timestamp(millisecond)"`
-	EndedAt           time.Time `parquet:"ended_at,timestamp(millisecond)"`
-	Status            string    `parquet:"status"` // complete, partial, interrupted, failed
-	Version           string    `parquet:"version"`
-	RuleVersion       string    `parquet:"rule_version"`
-	RuleOptions       string    `parquet:"rule_options"` // the rule's switches: control, control,unset-user=fail or aws-config
-	Options           string    `parquet:"options"`      // JSON of the run's options
-	ShardIndex        int32     `parquet:"shard_index"`  // 0-based; 0 of 1 when not sharded
-	ShardCount        int32     `parquet:"shard_count"`
-	PreviousRunID     string    `parquet:"previous_run_id"` // the run whose verdicts were carried, if any
-	Accounts          int64     `parquet:"accounts"`
-	Targets           int64     `parquet:"targets"`
-	TargetsScanned    int64     `parquet:"targets_scanned"`
-	TargetsNotScanned int64     `parquet:"targets_not_scanned"`
-	TaskDefinitions   int64     `parquet:"task_definitions"`
-	Carried           int64     `parquet:"carried"`
-	Findings          int64     `parquet:"findings"`
-	Fail              int64     `parquet:"fail"`
-	Pass              int64     `parquet:"pass"`
-	NotApplicable     int64     `parquet:"not_applicable"`
-	Errors            int64     `parquet:"errors"`
-	APICalls          int64     `parquet:"api_calls"`
-	ThrottledCalls    int64     `parquet:"throttled_calls"`
+	RunID              string    `parquet:"run_id"`
+	StartedAt          time.Time `parquet:"started_at,timestamp(millisecond)"`
+	EndedAt            time.Time `parquet:"ended_at,timestamp(millisecond)"`
+	Status             string    `parquet:"status"` // complete, partial, interrupted, failed
+	Version            string    `parquet:"version"`
+	RuleVersion        string    `parquet:"rule_version"`
+	RuleOptions        string    `parquet:"rule_options"` // the rule's switches: control, control,unset-user=fail or aws-config
+	Options            string    `parquet:"options"`      // JSON of the run's options
+	ShardIndex         int32     `parquet:"shard_index"`  // 0-based; 0 of 1 when not sharded
+	ShardCount         int32     `parquet:"shard_count"`
+	PreviousRunID      string    `parquet:"previous_run_id"` // the run whose verdicts were carried, if any
+	Accounts           int64     `parquet:"accounts"`
+	Targets            int64     `parquet:"targets"`
+	TargetsScanned     int64     `parquet:"targets_scanned"`
+	TargetsNotScanned  int64     `parquet:"targets_not_scanned"`  // (account, region) targets denied or failed
+	AccountsNotScanned int64     `parquet:"accounts_not_scanned"` // accounts denied or failed before their regions were known
+	TaskDefinitions    int64     `parquet:"task_definitions"`
+	Carried            int64     `parquet:"carried"`
+	Findings           int64     `parquet:"findings"`
+	Fail               int64     `parquet:"fail"`
+	Pass               int64     `parquet:"pass"`
+	NotApplicable      int64     `parquet:"not_applicable"`
+	Errors             int64     `parquet:"errors"`
+	APICalls           int64     `parquet:"api_calls"`
+	ThrottledCalls     int64     `parquet:"throttled_calls"`
 }

@@ -212,11 +212,11 @@ func TestScanFixtureOrganization(t *testing.T) {
 	}
 
 	// The runs row is written and agrees with the datasets.
-	runs := query(t, res.out, "runs", "status, targets, targets_scanned, targets_not_scanned, findings, fail, errors")
+	runs := query(t, res.out, "runs", "status, targets, targets_scanned, targets_not_scanned, findings, fail, errors, accounts_not_scanned")
 	if len(runs) != 1 {
 		t.Fatalf("%d runs rows", len(runs))
 	}
-	if r := runs[0]; r[0] != "partial" || r[1] != "16" || r[2] != "11" || r[3] != "2" || r[4] != fmt.Sprint(len(want)) || r[6] != "1" {
+	if r := runs[0]; r[0] != "partial" || r[1] != "16" || r[2] != "11" || r[3] != "1" || r[7] != "1" || r[4] != fmt.Sprint(len(want)) || r[6] != "1" {
 		t.Errorf("runs row %v", r)
 	}
 

@@ -141,14 +141,15 @@ func TestScanToS3ThenViews(t *testing.T) {
 		  FROM findings GROUP BY run_id, dt
 		), c AS (
 		  SELECT run_id, dt, count_if(region <> '') AS targets, count_if(status = 'scanned') AS scanned,
-		         count_if(status IN ('denied', 'failed')) AS not_scanned
+		         count_if(region <> '' AND status IN ('denied', 'failed')) AS not_scanned,
+		         count_if(region = '' AND status IN ('denied', 'failed')) AS accounts_not_scanned
 		  FROM coverage GROUP BY run_id, dt
 		)
 		SELECT r.status,
 		       r.dt = strftime(r.started_at, '%Y-%m-%d'),
 		       r.findings = f.findings AND r.task_definitions = f.tds,
 		       r.fail = f.fail AND r.pass = f.pass AND r.not_applicable = f.na AND r.errors = f.errors,
-		       r.targets = c.targets AND r.targets_scanned = c.scanned AND r.targets_not_scanned = c.not_scanned
+		       r.targets = c.targets AND r.targets_scanned = c.scanned AND r.targets_not_scanned = c.not_scanned AND r.accounts_not_scanned = c.accounts_not_scanned
 		FROM runs r
 		JOIN f ON f.run_id = r.run_id AND f.dt = r.dt
 		JOIN c ON c.run_id = r.run_id AND c.dt = r.dt

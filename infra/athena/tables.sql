@@ -95,6 +95,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS runs (
   targets             bigint,
   targets_scanned     bigint,
   targets_not_scanned bigint,
+  accounts_not_scanned bigint,
   task_definitions    bigint,
   carried             bigint,
   findings            bigint,

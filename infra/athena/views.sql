@@ -39,6 +39,7 @@ SELECT
   sum(targets)             AS targets,
   sum(targets_scanned)     AS targets_scanned,
   sum(targets_not_scanned) AS targets_not_scanned,
+  sum(accounts_not_scanned) AS accounts_not_scanned,
   sum(task_definitions)    AS task_definitions,
   sum(carried)             AS carried,
   sum(findings)            AS findings,
@@ -57,7 +58,7 @@ HAVING count_if(status NOT IN ('complete', 'partial')) = 0
 CREATE OR REPLACE VIEW ecsaudit_latest_runs AS
 SELECT
   dt, last_dt, run_id, started_at, ended_at, version, rule_version, rule_options, shard_count,
-  accounts, targets, targets_scanned, targets_not_scanned,
+  accounts, targets, targets_scanned, targets_not_scanned, accounts_not_scanned,
   task_definitions, carried, findings, fail, pass, not_applicable, errors,
   api_calls, throttled_calls
 FROM (

@@ -359,7 +359,7 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 		`CREATE TABLE runs AS SELECT *,
 		   TIMESTAMP '2026-11-28 01:00:00' AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
 		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
-		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned,
+		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned, 0::BIGINT AS accounts_not_scanned,
 		   5::BIGINT AS task_definitions, 1::BIGINT AS carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
 		   2::BIGINT AS pass, 3::BIGINT AS not_applicable, 0::BIGINT AS errors, 7::BIGINT AS api_calls,
 		   0::BIGINT AS throttled_calls
