@@ -13,7 +13,7 @@ import (
 
 var (
 	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	sessionNameAllowed = regexp.MustCompile(`[^\w+=,.@-]`)
 )
 
@@ -27,7 +27,7 @@ func ValidateRoleName(name string) error {
 
 // ValidateExternalID checks an sts:ExternalId value; empty means none.
 func ValidateExternalID(id string) error {
-	if id != "" && !externalIDPattern.MatchString(id) {
+	if id != "" && (len(id) < 2 || len(id) > 1224 || !externalIDPattern.MatchString(id)) {
 		return fmt.Errorf("external id: want 2-1224 characters of letters, digits and +=,.@:/-_")
 	}
 	return nil
