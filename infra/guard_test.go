@@ -105,7 +105,8 @@ func guardRuleNames(t *testing.T) []string {
 // TestGuardRules runs cfn-guard with the project rules: every template
 // passes, every rule is evaluated by at least one template (so none skips
 // everything through a wrong query), and the deliberately bad template
-// fails every rule, each container fault included.
+// fails every rule, each container fault of the ECS task definition and
+// the Batch job definitions included.
 func TestGuardRules(t *testing.T) {
 	t.Parallel()
 	bin := cfnGuard(t)
@@ -115,6 +116,7 @@ func TestGuardRules(t *testing.T) {
 	}
 	rules := guardRuleNames(t)
 	want := []string{
+		"batch_container_hardened",
 		"ecs_container_hardened",
 		"iam_no_wildcard_actions",
 		"iam_no_wildcard_resource_on_write",
@@ -165,16 +167,25 @@ func TestGuardRules(t *testing.T) {
 		t.Errorf("bad template failed %q, want every rule %q", failed, rules)
 	}
 	for _, f := range report.NotCompliant {
-		if f.Rule.Name != "ecs_container_hardened" {
-			continue
-		}
-		for i, fault := range []string{"User", "Privileged", ""} {
-			path := "/Resources/RootTask/Properties/ContainerDefinitions/" + string(rune('0'+i))
-			if fault != "" {
-				path += "/" + fault
+		var paths []string
+		switch f.Rule.Name {
+		case "ecs_container_hardened":
+			for i, fault := range []string{"User", "Privileged", ""} {
+				path := "/Resources/RootTask/Properties/ContainerDefinitions/" + string(rune('0'+i))
+				if fault != "" {
+					path += "/" + fault
+				}
+				paths = append(paths, path)
 			}
+		case "batch_container_hardened":
+			for _, fault := range []string{"User", "Privileged", "ReadonlyRootFilesystem"} {
+				paths = append(paths, "/Resources/RootJob/Properties/ContainerProperties/"+fault)
+			}
+			paths = append(paths, "/Resources/EcsPropertiesJob/Properties/EcsProperties")
+		}
+		for _, path := range paths {
 			if !bytes.Contains(f.Rule.Checks, []byte(`"`+path+`"`)) {
-				t.Errorf("ecs_container_hardened did not report %s", path)
+				t.Errorf("%s did not report %s", f.Rule.Name, path)
 			}
 		}
 	}

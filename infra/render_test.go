@@ -47,6 +47,11 @@ var fixtureParameters = map[string]map[string]any{
 	"quicksight.yaml": {
 		"QuickSightPrincipalArn": "arn:aws:quicksight:us-east-1:111122223333:group/default/ecsaudit-readers",
 	},
+	"batch.yaml": {
+		"ImageTag":         "v1.2.3",
+		"SubnetIds":        "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+		"SecurityGroupIds": "sg-0cccccccccccccccc",
+	},
 }
 
 // templateNames lists the embedded templates.
@@ -90,6 +95,10 @@ func parse(data []byte) (*cloudformation.Template, error) {
 //   - Ref of a resource or a pseudo parameter is "${Name}", Fn::GetAtt is
 //     "${Resource.Attribute}", and Fn::Sub keeps those placeholders while
 //     substituting parameter values and unescaping "${!x}" to "${x}";
+//   - Fn::ImportValue of an export name is "${ImportValue:name}", the name
+//     rendered first (so "${ImportValue:ecsaudit-KeyArn}"); templates write
+//     it long-form, "Fn::ImportValue: !Sub …", because goformation's YAML
+//     reader turns a short-form tag over a mapping into a list;
 //   - conditions are evaluated: Fn::If picks its branch, AWS::NoValue is
 //     nil, and a resource whose Condition is false is dropped.
 func render(t *testing.T, name string, overrides map[string]any) *cloudformation.Template {
@@ -157,9 +166,10 @@ func renderErr(data []byte, params map[string]any) (*cloudformation.Template, er
 		ParameterOverrides: params,
 		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref":        renderRef,
-			"Fn::GetAtt": renderGetAtt,
-			"Fn::Sub":    renderSub,
+			"Ref":             renderRef,
+			"Fn::GetAtt":      renderGetAtt,
+			"Fn::Sub":         renderSub,
+			"Fn::ImportValue": renderImportValue,
 		},
 	})
 	if err != nil {
@@ -244,6 +254,13 @@ func renderGetAtt(_ string, input any, _ any) any {
 	return nil
 }
 
+func renderImportValue(_ string, input any, _ any) any {
+	if name, ok := input.(string); ok {
+		return "${ImportValue:" + name + "}"
+	}
+	return nil
+}
+
 var subVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 func renderSub(_ string, input any, template any) any {
@@ -296,6 +313,8 @@ Resources:
     Properties:
       TopicName: !Sub "${Name}-${AWS::Region}-${Queue.Arn}-${!literal}"
       DisplayName: !If [HasFlag, !Ref Flag, !Ref AWS::NoValue]
+      KmsMasterKeyId:
+        Fn::ImportValue: !Sub ${Name}-KeyArn
   Queue:
     Type: AWS::SQS::Queue
     Condition: HasFlag
@@ -323,6 +342,9 @@ Resources:
 		}
 		if got, want := *topic.TopicName, "dflt-${AWS::Region}-${Queue.Arn}-${literal}"; got != want {
 			t.Errorf("Fn::Sub rendered %q, want %q", got, want)
+		}
+		if got, want := deref(topic.KmsMasterKeyId), "${ImportValue:dflt-KeyArn}"; got != want {
+			t.Errorf("Fn::ImportValue rendered %q, want %q", got, want)
 		}
 		if (topic.DisplayName == nil) != (tc.wantName == nil) || (tc.wantName != nil && *topic.DisplayName != *tc.wantName) {
 			t.Errorf("Flag=%q: Fn::If rendered DisplayName %v, want %v", tc.flag, topic.DisplayName, tc.wantName)

@@ -198,16 +198,17 @@ func TestScanRoleStackSet(t *testing.T) {
 // TestSharedParameterDefaults checks that the names the templates must
 // agree on have the same defaults everywhere, so a deployment with defaults
 // lines up: the job's task role is the one the scan roles trust, and the
-// role the job assumes is the one the StackSet creates.
+// role the job (single task or Batch shards) assumes is the one the
+// StackSet creates.
 func TestSharedParameterDefaults(t *testing.T) {
 	t.Parallel()
 	for _, shared := range []struct {
 		param, want string
 		templates   []string
 	}{
-		{"ScanRoleName", "ecsaudit-read", []string{"scan-role.yaml", "scan-role-stackset.yaml", "job.yaml"}},
+		{"ScanRoleName", "ecsaudit-read", []string{"scan-role.yaml", "scan-role-stackset.yaml", "job.yaml", "batch.yaml"}},
 		{"JobTaskRoleName", "ecsaudit-job", []string{"scan-role.yaml", "scan-role-stackset.yaml", "job.yaml"}},
-		{"ExternalId", "", []string{"scan-role.yaml", "scan-role-stackset.yaml", "job.yaml"}},
+		{"ExternalId", "", []string{"scan-role.yaml", "scan-role-stackset.yaml", "job.yaml", "batch.yaml"}},
 		{"DatabaseName", "ecsaudit", []string{"job.yaml", "quicksight.yaml"}},
 		{"AthenaWorkGroupName", "ecsaudit", []string{"job.yaml", "quicksight.yaml"}},
 	} {
