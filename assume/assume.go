@@ -62,7 +62,8 @@ type Options struct {
 
 // Credentials returns a cached provider of the role's credentials in one
 // account. One provider serves all of the account's regional clients; the
-// cache refreshes the credentials before they expire.
+// cache refreshes the credentials before they expire (see RenewOnExpiry for
+// when AWS disagrees).
 func Credentials(api stscreds.AssumeRoleAPIClient, partition, accountID string, o Options) *aws.CredentialsCache {
 	p := stscreds.NewAssumeRoleProvider(api, RoleARN(partition, accountID, o.RoleName), func(ao *stscreds.AssumeRoleOptions) {
 		ao.RoleSessionName = o.SessionName
@@ -73,7 +74,7 @@ func Credentials(api stscreds.AssumeRoleAPIClient, partition, accountID string, 
 			ao.Duration = o.Duration
 		}
 	})
-	return aws.NewCredentialsCache(p, func(co *aws.CredentialsCacheOptions) {
+	return aws.NewCredentialsCache(windowed{p}, func(co *aws.CredentialsCacheOptions) {
 		co.ExpiryWindow = 5 * time.Minute
 		co.ExpiryWindowJitterFrac = 0.2
 	})
