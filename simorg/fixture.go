@@ -267,7 +267,11 @@ func (v *validator) regionSet(o *Org, path string, names []string, optInOnly boo
 }
 
 func (v *validator) taskDefinition(p string, td *TaskDefinition, seen map[string]bool) {
-	if !familyPattern.MatchString(td.Family) {
+	if td.Unchecked {
+		if td.Family == "" || bytes.ContainsRune([]byte(td.Family), ':') {
+			v.bad(p+".family", "%q: even unchecked, a family needs a name without ':'", td.Family)
+		}
+	} else if !familyPattern.MatchString(td.Family) {
 		v.bad(p+".family", "%q is not a valid family name", td.Family)
 	}
 	if td.Revision < 1 {
@@ -293,19 +297,19 @@ func (v *validator) taskDefinition(p string, td *TaskDefinition, seen map[string
 	if td.RegisteredAt.IsZero() {
 		td.RegisteredAt = time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, int(td.Revision))
 	}
-	if len(td.Containers) == 0 {
+	if len(td.Containers) == 0 && !td.Unchecked {
 		v.bad(p+".containers", "at least one container is required")
 	}
 	names := map[string]bool{}
 	for i, c := range td.Containers {
 		cp := fmt.Sprintf("%s.containers[%d]", p, i)
-		if !familyPattern.MatchString(c.Name) {
+		if !td.Unchecked && !familyPattern.MatchString(c.Name) {
 			v.bad(cp+".name", "%q is not a valid container name", c.Name)
 		} else if names[c.Name] {
 			v.bad(cp+".name", "%q appears twice", c.Name)
 		}
 		names[c.Name] = true
-		if c.Image == "" {
+		if c.Image == "" && !td.Unchecked {
 			v.bad(cp+".image", "is required")
 		}
 		for k, e := range c.Environment {

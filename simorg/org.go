@@ -85,7 +85,12 @@ type TaskDefinition struct {
 	RegisteredAt            time.Time `json:"registeredAt,omitzero"`
 	// Vanishes makes the revision appear in listings but fail to describe,
 	// as one deleted between the two calls would.
-	Vanishes   bool        `json:"vanishes,omitempty"`
+	Vanishes bool `json:"vanishes,omitempty"`
+	// Unchecked serves the revision as the fixture gives it, without the
+	// checks ECS applies at registration (family and container name
+	// patterns, a required image, at least one container): hostile or
+	// broken API data. The family must still be non-empty and free of ':'.
+	Unchecked  bool        `json:"unchecked,omitempty"`
 	Containers []Container `json:"containers"`
 }
 
