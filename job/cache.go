@@ -37,7 +37,8 @@ type carried struct {
 // loadCache finds the newest earlier run that committed its findings under
 // the same rule version and switches, and indexes its evaluated revisions.
 // A run that was partial or interrupted qualifies: every non-ERROR row it
-// committed is exactly as valid as a complete run's.
+// committed is exactly as valid as a complete run's, but a target it did
+// not fully scan has no PASS rows, so its revisions are not taken.
 func loadCache(ctx context.Context, src output.Source, runID string, rule check.Options) (*cache, error) {
 	prev, err := output.FindPrevious(ctx, src, func(r output.Run) bool {
 		return r.RunID != runID && r.Status != StatusFailed &&
@@ -48,12 +49,31 @@ func loadCache(ctx context.Context, src output.Source, runID string, rule check.
 	}
 	c := &cache{from: prev, rows: map[arnKey]uint16{}}
 	type arnRow struct {
-		ARN    string `parquet:"task_definition_arn"`
-		Result string `parquet:"result"`
+		ARN       string `parquet:"task_definition_arn"`
+		Result    string `parquet:"result"`
+		AccountID string `parquet:"account_id"`
+		Region    string `parquet:"region"`
+	}
+	type targetRow struct {
+		AccountID string `parquet:"account_id"`
+		Region    string `parquet:"region"`
+		Status    string `parquet:"status"`
 	}
 	for _, p := range prev {
-		err := output.Read(ctx, src, p.FindingsKey(), func(r arnRow) error {
-			if r.Result != string(check.Error) && r.ARN != "" {
+		// A target not fully scanned wrote no PASS rows, so its revisions'
+		// rows are incomplete: describe them again.
+		partial := map[[2]string]bool{}
+		err := output.Read(ctx, src, p.CoverageKey(), func(r targetRow) error {
+			if r.Status != Scanned {
+				partial[[2]string{r.AccountID, r.Region}] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read earlier coverage: %w", err)
+		}
+		err = output.Read(ctx, src, p.FindingsKey(), func(r arnRow) error {
+			if r.Result != string(check.Error) && r.ARN != "" && !partial[[2]string{r.AccountID, r.Region}] {
 				k := keyOf(r.ARN)
 				c.rows[k] = min(c.rows[k]+1, 65535)
 			}
@@ -78,7 +98,7 @@ func (c *cache) lookup(arn string) int {
 // carry copies the earlier run's rows of every revision in keep into w,
 // marked as carried, with the status the revision has now and the account's
 // current name and OU. It streams: one earlier row at a time.
-func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, runID string,
+func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, runID, attemptID string,
 	keep map[arnKey]string, accts map[string]accounts.Account, count func(output.Finding)) error {
 	batch := make([]output.Finding, 0, 1024)
 	flush := func() error {
@@ -95,7 +115,7 @@ func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, 
 			if !ok {
 				return nil
 			}
-			f.RunID, f.Carried, f.Status = runID, true, status
+			f.RunID, f.AttemptID, f.Carried, f.Status = runID, attemptID, true, status
 			if a, ok := accts[f.AccountID]; ok {
 				f.AccountName, f.OUPath, f.OUNames = output.Text(a.Name), a.OUPath, output.Text(a.OUNames)
 			}

@@ -29,7 +29,15 @@ type target struct {
 // organization lists the accounts and places each in the OU tree. Either
 // failing sinks the run: without the list there is no coverage to speak of.
 func (r *run) organization(ctx context.Context) ([]accounts.Account, error) {
-	org := organizations.NewFromConfig(r.cfg.AWS)
+	calls := budget.New(0, 0) // count only
+	defer func() {
+		// Organizations calls belong to no target: only the runs row counts them.
+		r.row.APICalls += calls.Calls()
+		r.row.ThrottledCalls += calls.Throttled()
+	}()
+	org := organizations.NewFromConfig(r.cfg.AWS, func(o *organizations.Options) {
+		o.APIOptions = append(o.APIOptions, calls.Attach)
+	})
 	list, err := accounts.List(ctx, org)
 	if err != nil {
 		return nil, err
@@ -101,7 +109,7 @@ func (r *run) discoverAccount(ctx context.Context, stsClient *sts.Client, opts a
 	cfg := r.cfg.AWS.Copy()
 	cfg.Credentials = creds
 	regions, err := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		o.APIOptions = append(o.APIOptions, calls.Attach)
+		o.APIOptions = append(o.APIOptions, calls.Attach, assume.RenewOnExpiry(creds))
 	}).DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
 	if err != nil {
 		status, code, msg := classify(err)

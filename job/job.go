@@ -70,10 +70,11 @@ type Config struct {
 	// (SIGTERM) before they are abandoned.
 	Grace time.Duration
 
-	RunID   string
-	Started time.Time
-	Version string
-	Options string // the run's options as JSON, for the runs row
+	RunID     string
+	AttemptID string // unique to this process; names the output files
+	Started   time.Time
+	Version   string
+	Options   string // the run's options as JSON, for the runs row
 
 	Logger *slog.Logger
 }
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	}
 	r := &run{cfg: cfg, log: log, w: w, keep: map[arnKey]string{}}
 	r.row = output.Run{
-		RunID: cfg.RunID, StartedAt: cfg.Started, Version: cfg.Version,
+		RunID: cfg.RunID, AttemptID: cfg.AttemptID, StartedAt: cfg.Started, Version: cfg.Version,
 		RuleVersion: check.RuleVersion, RuleOptions: cfg.Rule.String(), Options: cfg.Options,
 		ShardIndex: int32(cfg.Shard.Index), ShardCount: int32(max(cfg.Shard.Count, 1)),
 	}
@@ -161,7 +162,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	if len(r.keep) > 0 {
 		// The carried rows were counted in their targets' coverage: a
 		// failure here would be a silent gap, so it fails the run.
-		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, r.keep, r.accounts, r.countFinding)
+		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, cfg.AttemptID, r.keep, r.accounts, r.countFinding)
 		if err != nil {
 			r.row.Status = StatusFailed
 			return r.commit(err)
@@ -227,10 +228,10 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 				continue
 			}
 			for i := range res.coverage {
-				res.coverage[i].RunID = r.cfg.RunID
+				res.coverage[i].RunID, res.coverage[i].AttemptID = r.cfg.RunID, r.cfg.AttemptID
 			}
 			for i := range res.findings {
-				res.findings[i].RunID = r.cfg.RunID
+				res.findings[i].RunID, res.findings[i].AttemptID = r.cfg.RunID, r.cfg.AttemptID
 			}
 			r.count(res)
 			for _, c := range res.carried {

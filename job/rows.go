@@ -77,7 +77,7 @@ func findingRows(t target, td check.TaskDefinition, opts check.Options) []output
 			f.User = &u
 		}
 		f.UserUnset = v.UserUnset
-		f.RuleID, f.Result, f.Reason, f.Severity = v.RuleID, string(v.Result), v.Reason, v.Severity
+		f.RuleID, f.Result, f.Reason, f.Severity = v.RuleID, string(v.Result), output.Text(v.Reason), v.Severity
 		rows = append(rows, f)
 	}
 	return rows

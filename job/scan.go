@@ -3,12 +3,14 @@ package job
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/budget"
 	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/output"
@@ -34,7 +36,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 	cfg := r.cfg.AWS.Copy()
 	cfg.Region, cfg.Credentials = t.region, t.creds
 	client := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-		o.APIOptions = append(o.APIOptions, calls.Attach)
+		o.APIOptions = append(o.APIOptions, calls.Attach, assume.RenewOnExpiry(t.creds))
 	})
 
 	cov := coverageRow(t.account, t.region, Scanned, "", "")
@@ -44,6 +46,11 @@ func (r *run) scan(ctx context.Context, t target) result {
 	done := func(findings []output.Finding) result {
 		cov.APICalls, cov.ThrottledCalls = calls.Calls(), calls.Throttled()
 		cov.DurationMS = time.Since(started).Milliseconds()
+		if cov.Status != Scanned {
+			// A target not fully scanned must not look compliant in part:
+			// its FAIL, NOT_APPLICABLE and ERROR rows stand, its PASS rows go.
+			findings = slices.DeleteFunc(findings, func(f output.Finding) bool { return f.Result == string(check.Pass) })
+		}
 		cov.Findings = int64(len(findings) + keptRows)
 		if cov.Status != Scanned {
 			log.Warn("target not fully scanned", "status", cov.Status, "error_code", cov.ErrorCode, "error", cov.ErrorMessage)
@@ -61,9 +68,10 @@ func (r *run) scan(ctx context.Context, t target) result {
 	}
 
 	// Revisions an earlier run evaluated are immutable: carry their rows.
-	todo := refs[:0:0]
+	todo, carriedRefs := refs[:0:0], refs[:0:0]
 	for _, ref := range refs {
 		if n := r.cache.lookup(ref.ID); n > 0 && ref.IsARN() {
+			carriedRefs = append(carriedRefs, ref)
 			kept = append(kept, carried{key: keyOf(ref.ID), status: ref.Status})
 			keptRows += n
 			cov.TaskDefinitions++
@@ -74,18 +82,20 @@ func (r *run) scan(ctx context.Context, t target) result {
 	}
 	refs = todo
 
-	tds := make([]check.TaskDefinition, len(refs))
-	errs := make([]error, len(refs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(describeWorkers, len(refs)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(refs); i = int(next.Add(1) - 1) {
-				tds[i], errs[i] = taskdefs.Describe(ctx, client, refs[i].ID)
-			}
-		})
+	tds, errs := describeAll(ctx, client, refs)
+	if len(kept) > 0 && slices.ContainsFunc(errs, func(err error) bool {
+		if err == nil {
+			return false
+		}
+		_, code, _ := classify(err)
+		return code != vanishedCode
+	}) {
+		// The target will not be fully scanned, so it writes no PASS rows;
+		// carried rows come whole, so describe the carried revisions too.
+		more, moreErrs := describeAll(ctx, client, carriedRefs)
+		refs, tds, errs = append(refs, carriedRefs...), append(tds, more...), append(errs, moreErrs...)
+		kept, keptRows, cov.TaskDefinitions, cov.Carried = nil, 0, 0, 0
 	}
-	wg.Wait()
 
 	var findings []output.Finding
 	var failed int
@@ -111,4 +121,21 @@ func (r *run) scan(ctx context.Context, t target) result {
 		cov.ErrorMessage = output.Text(fmt.Sprintf("%d of %d task definitions could not be described; first: %s", failed, len(refs), cov.ErrorMessage))
 	}
 	return done(findings)
+}
+
+// describeAll describes refs, describeWorkers at a time; errs[i] is the
+// failure of refs[i].
+func describeAll(ctx context.Context, client taskdefs.Describer, refs []taskdefs.Ref) (tds []check.TaskDefinition, errs []error) {
+	tds, errs = make([]check.TaskDefinition, len(refs)), make([]error, len(refs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(describeWorkers, len(refs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(refs); i = int(next.Add(1) - 1) {
+				tds[i], errs[i] = taskdefs.Describe(ctx, client, refs[i].ID)
+			}
+		})
+	}
+	wg.Wait()
+	return tds, errs
 }

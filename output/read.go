@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,9 +131,18 @@ func FindPrevious(ctx context.Context, src Source, accept func(Run) bool) ([]Pre
 		if len(found) == 0 {
 			continue
 		}
-		newest := slices.MaxFunc(found, func(a, b Previous) int { return a.Run.StartedAt.Compare(b.Run.StartedAt) }).Run.RunID
+		byStart := func(a, b Previous) int { return a.Run.StartedAt.Compare(b.Run.StartedAt) }
+		newest := slices.MaxFunc(found, byStart).Run.RunID
 		found = slices.DeleteFunc(found, func(p Previous) bool { return p.Run.RunID != newest })
-		slices.SortFunc(found, func(a, b Previous) int { return strings.Compare(a.Name, b.Name) })
+		// A retried shard left an older attempt: keep each shard's newest.
+		slices.SortFunc(found, func(a, b Previous) int { return -byStart(a, b) })
+		seen := map[int32]bool{}
+		found = slices.DeleteFunc(found, func(p Previous) bool {
+			dup := seen[p.Run.ShardIndex]
+			seen[p.Run.ShardIndex] = true
+			return dup
+		})
+		slices.SortFunc(found, func(a, b Previous) int { return cmp.Compare(a.Run.ShardIndex, b.Run.ShardIndex) })
 		return found, nil
 	}
 	return nil, nil

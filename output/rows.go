@@ -7,6 +7,7 @@ import "time"
 // Container environment and secrets are deliberately absent.
 type Finding struct {
 	RunID             string    `parquet:"run_id"`
+	AttemptID         string    `parquet:"attempt_id"` // the process that wrote the row; see Run.AttemptID
 	ScannedAt         time.Time `parquet:"scanned_at,timestamp(millisecond)"`
 	AccountID         string    `parquet:"account_id"`
 	AccountName       string    `parquet:"account_name"`
@@ -39,6 +40,7 @@ type Finding struct {
 // or one account that failed before its regions were known (Region empty).
 type Coverage struct {
 	RunID           string    `parquet:"run_id"`
+	AttemptID       string    `parquet:"attempt_id"`
 	AccountID       string    `parquet:"account_id"`
 	AccountName     string    `parquet:"account_name"`
 	OUPath          string    `parquet:"ou_path"`
@@ -59,7 +61,12 @@ type Coverage struct {
 // Run is the single row of the runs dataset that a run writes last; a run
 // without it never finished committing.
 type Run struct {
-	RunID              string    `parquet:"run_id"`
+	RunID string `parquet:"run_id"`
+	// AttemptID is unique to the process that wrote the files, and names
+	// them. A shard retried (by AWS Batch, say) writes a new attempt under
+	// the same run id and shard index: readers take the newest attempt of
+	// each shard.
+	AttemptID          string    `parquet:"attempt_id"`
 	StartedAt          time.Time `parquet:"started_at,timestamp(millisecond)"`
 	EndedAt            time.Time `parquet:"ended_at,timestamp(millisecond)"`
 	Status             string    `parquet:"status"` // complete, partial, interrupted, failed

@@ -21,8 +21,9 @@ import (
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
-// callTimeout bounds one HTTP attempt; a slower answer is retried.
-const callTimeout = 30 * time.Second
+// defaultCallTimeout is --call-timeout's default: how long one HTTP attempt
+// may take before it is abandoned and retried.
+const defaultCallTimeout = 30 * time.Second
 
 // loadOptions are the SDK settings every client shares: the standard
 // retryer with more attempts and no retry quota (aws-sdk-go-v2 issues 1665
@@ -30,7 +31,7 @@ const callTimeout = 30 * time.Second
 // connection pool sized for the fan-out.
 func (f *scanFlags) loadOptions() []func(*config.LoadOptions) error {
 	httpClient := awshttp.NewBuildableClient().
-		WithTimeout(callTimeout).
+		WithTimeout(f.CallTimeout).
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = f.Concurrency*8 + 64
 			t.MaxIdleConnsPerHost = f.Concurrency*8 + 64

@@ -43,6 +43,7 @@ type scanFlags struct {
 	ECSRate             float64       `json:"ecs_rate"`
 	ECSBurst            int           `json:"ecs_burst"`
 	MaxAttempts         int           `json:"max_attempts"`
+	CallTimeout         time.Duration `json:"-"`
 	Grace               time.Duration `json:"-"`
 	S3PathStyle         bool          `json:"s3_path_style,omitempty"`
 	SSEKMSKeyID         string        `json:"sse_kms_key_id,omitempty"`
@@ -72,6 +73,7 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.Float64Var(&f.ECSRate, "ecs-rate", 10, "client-side ECS `requests/s` per (account, region); AWS refills 20/s shared with your deploy pipelines")
 	fs.IntVar(&f.ECSBurst, "ecs-burst", 10, "client-side ECS burst per (account, region); AWS's bucket holds 50")
 	fs.IntVar(&f.MaxAttempts, "max-attempts", 10, "attempts per API call, throttling included")
+	fs.DurationVar(&f.CallTimeout, "call-timeout", defaultCallTimeout, "how long one attempt of an API call may take before it is abandoned and retried")
 	fs.DurationVar(&f.Grace, "grace", 20*time.Second, "after SIGTERM, how long in-flight targets may finish before the run commits as interrupted")
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 addressing, for S3-compatible endpoints")
 	fs.StringVar(&f.SSEKMSKeyID, "sse-kms-key-id", "", "KMS `key` for SSE-KMS on written objects (default: the bucket's default encryption)")
@@ -126,6 +128,9 @@ func (f *scanFlags) validate() error {
 	}
 	if f.MaxAttempts < 1 || f.MaxAttempts > 50 {
 		return fmt.Errorf("max-attempts %d: want 1 to 50", f.MaxAttempts)
+	}
+	if f.CallTimeout < time.Second || f.CallTimeout > 10*time.Minute {
+		return fmt.Errorf("call-timeout %v: want 1s to 10m", f.CallTimeout)
 	}
 	if f.Grace < 0 || f.Grace > 10*time.Minute {
 		return fmt.Errorf("grace %v: want 0 to 10m", f.Grace)
@@ -196,9 +201,15 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	if runID == "" {
 		runID = defaultRunID(started, part, getenv)
 	}
-	name := runID
-	if part.Count > 1 {
-		name = fmt.Sprintf("%s-shard%dof%d", runID, part.Index, part.Count)
+	// The attempt names this process's files. A run id made up here is
+	// unique already; one shared with other processes (shards, a retried
+	// shard, a rerun under --run-id) gets a unique suffix.
+	attemptID := runID
+	switch {
+	case part.Count > 1:
+		attemptID = fmt.Sprintf("%s-shard%dof%d-%s", runID, part.Index, part.Count, newRunID(started))
+	case f.RunID != "":
+		attemptID = runID + "-" + newRunID(started)
 	}
 	sink, earlier, err := f.sink(ctx)
 	if err != nil {
@@ -216,11 +227,11 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		Regions: f.Regions, Filter: f.filter(), Revisions: taskdefs.Mode(f.Revisions), Rule: f.rule(),
 		Concurrency: f.Concurrency, ECSRate: f.ECSRate, ECSBurst: f.ECSBurst, Grace: f.Grace,
 		Previous: earlier, Full: f.Full, Shard: part,
-		RunID: runID, Started: started, Version: version, Options: string(opts),
+		RunID: runID, AttemptID: attemptID, Started: started, Version: version, Options: string(opts),
 		Logger: log.With("run_id", runID),
 	}
 	log.Info("scan starting", "run_id", runID, "shard", part.String(), "output", f.Output, "simulate", f.Simulate)
-	row, err := job.Run(ctx, cfg, output.NewWriter(sink, name, started))
+	row, err := job.Run(ctx, cfg, output.NewWriter(sink, attemptID, started))
 	printSummary(stdout, row, f.Output)
 	if err != nil {
 		return exitFatal, err
@@ -260,6 +271,11 @@ func defaultRunID(started time.Time, part shard.Spec, getenv func(string) string
 	if parent, _, _ := strings.Cut(getenv("AWS_BATCH_JOB_ID"), ":"); part.Count > 1 && runIDPattern.MatchString("batch-"+parent) && parent != "" {
 		return "batch-" + parent
 	}
+	return newRunID(started)
+}
+
+// newRunID returns the start time and 6 random bytes: sortable and unique.
+func newRunID(started time.Time) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return started.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
@@ -290,7 +306,7 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 func printSummary(w io.Writer, r output.Run, dest string) {
 	skipped := r.Targets - r.TargetsScanned - r.TargetsNotScanned
 	fmt.Fprintf(w, "ecsaudit run %s: %s\n", r.RunID, r.Status)
-	fmt.Fprintf(w, "  accounts %d, targets %d: scanned %d, not scanned %d, skipped %d\n", r.Accounts, r.Targets, r.TargetsScanned, r.TargetsNotScanned, max(skipped, 0))
+	fmt.Fprintf(w, "  accounts %d (not scanned %d), targets %d: scanned %d, not scanned %d, skipped %d\n", r.Accounts, r.AccountsNotScanned, r.Targets, r.TargetsScanned, r.TargetsNotScanned, skipped)
 	fmt.Fprintf(w, "  task definitions %d, findings %d: FAIL %d, PASS %d, NOT_APPLICABLE %d, ERROR %d\n", r.TaskDefinitions, r.Findings, r.Fail, r.Pass, r.NotApplicable, r.Errors)
 	fmt.Fprintf(w, "  api calls %d, throttled %d, %s\n", r.APICalls, r.ThrottledCalls, r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond))
 	fmt.Fprintf(w, "  output %s\n", dest)

@@ -222,4 +222,23 @@ func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 			}
 		}
 	}
+
+	// Batch retries shard 1: its new attempt writes files of its own (the
+	// first attempt's are never overwritten), and the views count only the
+	// newest attempt of each shard, so the run shows once, unchanged.
+	if code, out := scan(t, bin, srv.URL, "--shard", "1/4", "--run-id", runID); code != 0 && code != 3 {
+		t.Fatalf("retried shard: exit %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	keys := s3test.Download(t, srv.Client(), e2eBucket, "", dir)
+	if len(keys) != 5*3 {
+		t.Fatalf("%d objects after the retry, want 15 (5 attempts × 3 datasets)", len(keys))
+	}
+	db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
+	checkRows(t, "after the retry", query(t, db, `
+		SELECT (SELECT count(*) FROM runs WHERE run_id = '`+runID+`'),
+		       (SELECT count(*) FROM ecsaudit_latest_runs WHERE run_id = '`+runID+`'),
+		       (SELECT count(*) FROM ecsaudit_latest_findings) = (SELECT findings FROM ecsaudit_latest_runs),
+		       (SELECT count(*) FROM findings) > (SELECT count(*) FROM ecsaudit_latest_findings)`),
+		[][]string{{"5", "1", "true", "true"}})
 }

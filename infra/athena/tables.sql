@@ -11,6 +11,7 @@
 
 CREATE EXTERNAL TABLE IF NOT EXISTS findings (
   run_id              string,
+  attempt_id          string,
   scanned_at          timestamp,
   account_id          string,
   account_name        string,
@@ -50,6 +51,7 @@ TBLPROPERTIES (
 
 CREATE EXTERNAL TABLE IF NOT EXISTS coverage (
   run_id           string,
+  attempt_id       string,
   account_id       string,
   account_name     string,
   ou_path          string,
@@ -81,6 +83,7 @@ TBLPROPERTIES (
 
 CREATE EXTERNAL TABLE IF NOT EXISTS runs (
   run_id              string,
+  attempt_id          string,
   started_at          timestamp,
   ended_at            timestamp,
   status              string,

@@ -7,8 +7,8 @@
 -- before committing has no runs row and is invisible; one whose runs row
 -- says 'interrupted' or 'failed' is invisible too (the runs table itself
 -- still lists it).
--- ecsaudit_complete_runs alone decides what "complete" means, and every other
--- view reaches findings and coverage through it.
+-- ecsaudit_attempts and ecsaudit_complete_runs alone decide what counts, and
+-- every other view reaches findings and coverage through them.
 --
 -- Where a dt holds several complete runs (a rerun), the newest one, by
 -- started_at, stands for that day.
@@ -18,16 +18,32 @@
 -- array: QuickSight drops array columns, so lists are comma-separated strings.
 -- Statements are in dependency order.
 
--- One row per complete run. A sharded run writes one runs row per shard,
--- all with the run's run_id, shard_index 0..shard_count-1; an unsharded run
--- is shard 0 of 1. Shards that started on either side of midnight UTC sit
--- in two dt partitions: the run's dt is the first, last_dt the last. The
--- run is complete when every one of its shards committed a runs row saying
--- 'complete' or 'partial'; the counts below add the shards up.
+-- The newest attempt of every shard of every run. A shard that was retried
+-- (by AWS Batch after a SIGTERM, say) left an older attempt under the same
+-- run_id and shard_index, with files of its own (attempt_id); only the
+-- newest attempt counts. An unsharded run is shard 0 of 1.
+CREATE OR REPLACE VIEW ecsaudit_attempts AS
+SELECT
+  dt, run_id, attempt_id, shard_index, shard_count, status, started_at, ended_at,
+  version, rule_version, rule_options, previous_run_id,
+  accounts, targets, targets_scanned, targets_not_scanned, accounts_not_scanned,
+  task_definitions, carried, findings, fail, pass, not_applicable, errors,
+  api_calls, throttled_calls
+FROM (
+  SELECT
+    r.*,
+    row_number() OVER (PARTITION BY r.run_id, r.shard_index ORDER BY r.started_at DESC, r.attempt_id DESC) AS newest
+  FROM runs r
+) ranked
+WHERE newest = 1;
+
+-- One row per complete run: every one of its shards' newest attempts
+-- committed a runs row saying 'complete' or 'partial'; the counts add the
+-- shards up. Shards that started on either side of midnight UTC sit in two
+-- dt partitions; the run's dt is the first.
 CREATE OR REPLACE VIEW ecsaudit_complete_runs AS
 SELECT
   min(dt)                  AS dt,
-  max(dt)                  AS last_dt,
   run_id,
   min(started_at)          AS started_at,
   max(ended_at)            AS ended_at,
@@ -49,7 +65,7 @@ SELECT
   sum(errors)              AS errors,
   sum(api_calls)           AS api_calls,
   sum(throttled_calls)     AS throttled_calls
-FROM runs
+FROM ecsaudit_attempts
 GROUP BY run_id
 HAVING count_if(status NOT IN ('complete', 'partial')) = 0
    AND count(DISTINCT shard_index) = max(shard_count);
@@ -57,7 +73,7 @@ HAVING count_if(status NOT IN ('complete', 'partial')) = 0
 -- One row per dt: the newest complete run of that day.
 CREATE OR REPLACE VIEW ecsaudit_latest_runs AS
 SELECT
-  dt, last_dt, run_id, started_at, ended_at, version, rule_version, rule_options, shard_count,
+  dt, run_id, started_at, ended_at, version, rule_version, rule_options, shard_count,
   accounts, targets, targets_scanned, targets_not_scanned, accounts_not_scanned,
   task_definitions, carried, findings, fail, pass, not_applicable, errors,
   api_calls, throttled_calls
@@ -74,7 +90,8 @@ WHERE newest = 1;
 CREATE OR REPLACE VIEW ecsaudit_latest_findings AS
 SELECT f.*
 FROM findings f
-JOIN ecsaudit_latest_runs r ON f.run_id = r.run_id AND f.dt BETWEEN r.dt AND r.last_dt;
+JOIN ecsaudit_attempts a ON f.attempt_id = a.attempt_id AND f.dt = a.dt
+JOIN ecsaudit_latest_runs r ON a.run_id = r.run_id;
 
 -- One row per task definition per day, with its worst verdict
 -- (FAIL > ERROR > PASS > NOT_APPLICABLE) and the names of its failing
@@ -136,7 +153,8 @@ SELECT
   c.started_at,
   c.duration_ms
 FROM coverage c
-JOIN ecsaudit_latest_runs r ON c.run_id = r.run_id AND c.dt BETWEEN r.dt AND r.last_dt;
+JOIN ecsaudit_attempts a ON c.attempt_id = a.attempt_id AND c.dt = a.dt
+JOIN ecsaudit_latest_runs r ON a.run_id = r.run_id;
 
 -- Task definition verdicts counted per day, account and OU. share_compliant
 -- is PASS / (PASS + FAIL + ERROR): NOT_APPLICABLE task definitions (no host

@@ -82,14 +82,14 @@ func (r fixtureRun) write(t *testing.T, dir string) output.Run {
 		sink = failRuns{sink}
 	}
 	w := output.NewWriter(sink, r.id, r.started)
-	run := output.Run{RunID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", ShardCount: 1}
+	run := output.Run{RunID: r.id, AttemptID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", ShardCount: 1}
 	var rows []output.Finding
 	for _, d := range r.tds {
 		name, path, names := account(d.acct)
 		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", d.region, d.acct, d.family, d.revision)
 		for _, c := range slices.Sorted(maps.Keys(d.results)) {
 			rows = append(rows, output.Finding{
-				RunID: r.id, ScannedAt: r.started, AccountID: d.acct, AccountName: name, OUPath: path, OUNames: names,
+				RunID: r.id, AttemptID: r.id, ScannedAt: r.started, AccountID: d.acct, AccountName: name, OUPath: path, OUNames: names,
 				Region: d.region, TaskDefinitionARN: arn, Family: d.family, Revision: d.revision, Status: "ACTIVE",
 				NetworkMode: "host", RegisteredAt: d.registered, ContainerName: c, RuleID: "ECSAUDIT.HOSTNET.1",
 				RuleVersion: "1", Result: d.results[c],
@@ -111,7 +111,7 @@ func (r fixtureRun) write(t *testing.T, dir string) output.Run {
 	cov := slices.Clone(r.targets)
 	accounts := map[string]bool{}
 	for i := range cov {
-		cov[i].RunID, cov[i].StartedAt = r.id, r.started
+		cov[i].RunID, cov[i].AttemptID, cov[i].StartedAt = r.id, r.id, r.started
 		accounts[cov[i].AccountID] = true
 		if cov[i].Status == "scanned" {
 			run.TargetsScanned++
@@ -354,38 +354,50 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	// s1 has one shard of two, s2 both, s3 both with one partial, s4 is
-	// unsharded, s5 has one shard interrupted, s6 straddles midnight.
+	// unsharded, s5 has one shard interrupted, s6 straddles midnight, s7's
+	// interrupted shard was retried and completed, s8's completed shard was
+	// retried (say, a duplicate submission) and the newer attempt was
+	// interrupted: only the newest attempt of each shard counts.
 	for _, s := range []string{
 		`CREATE TABLE runs AS SELECT *,
-		   TIMESTAMP '2026-11-28 01:00:00' AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
+		   run_id || '-' || shard_index || '-' || attempt AS attempt_id,
+		   TIMESTAMP '2026-11-28 01:00:00' + attempt * INTERVAL 1 HOUR AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
+		   '' AS previous_run_id,
 		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
 		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned, 0::BIGINT AS accounts_not_scanned,
 		   5::BIGINT AS task_definitions, 1::BIGINT AS carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
 		   2::BIGINT AS pass, 3::BIGINT AS not_applicable, 0::BIGINT AS errors, 7::BIGINT AS api_calls,
 		   0::BIGINT AS throttled_calls
 		 FROM (VALUES
-		   ('2026-11-28', 's1', 'complete', 0, 2),
-		   ('2026-11-28', 's2', 'complete', 0, 2),
-		   ('2026-11-28', 's2', 'complete', 1, 2),
-		   ('2026-11-28', 's3', 'complete', 0, 2),
-		   ('2026-11-28', 's3', 'partial', 1, 2),
-		   ('2026-11-28', 's4', 'complete', 0, 1),
-		   ('2026-11-28', 's5', 'complete', 0, 2),
-		   ('2026-11-28', 's5', 'interrupted', 1, 2),
-		   ('2026-11-28', 's6', 'complete', 0, 2),
-		   ('2026-11-29', 's6', 'complete', 1, 2)
-		 ) AS t(dt, run_id, status, shard_index, shard_count)`,
-		athena.Views()[0],
+		   ('2026-11-28', 's1', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's2', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's2', 'complete', 1, 2, 0),
+		   ('2026-11-28', 's3', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's3', 'partial', 1, 2, 0),
+		   ('2026-11-28', 's4', 'complete', 0, 1, 0),
+		   ('2026-11-28', 's5', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's5', 'interrupted', 1, 2, 0),
+		   ('2026-11-28', 's6', 'complete', 0, 2, 0),
+		   ('2026-11-29', 's6', 'complete', 1, 2, 0),
+		   ('2026-11-28', 's7', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's7', 'interrupted', 1, 2, 0),
+		   ('2026-11-28', 's7', 'complete', 1, 2, 1),
+		   ('2026-11-28', 's8', 'complete', 0, 2, 0),
+		   ('2026-11-28', 's8', 'complete', 1, 2, 0),
+		   ('2026-11-28', 's8', 'interrupted', 1, 2, 1)
+		 ) AS t(dt, run_id, status, shard_index, shard_count, attempt)`,
+		athena.Views()[0], athena.Views()[1],
 	} {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("duckdb: %v\n%s", err, s)
 		}
 	}
-	checkRows(t, "complete runs", query(t, db, `SELECT run_id, dt, last_dt, shard_count, accounts, task_definitions, findings FROM ecsaudit_complete_runs ORDER BY 1`),
+	checkRows(t, "complete runs", query(t, db, `SELECT run_id, dt, shard_count, accounts, task_definitions, findings FROM ecsaudit_complete_runs ORDER BY 1`),
 		[][]string{
-			{"s2", "2026-11-28", "2026-11-28", "2", "6", "10", "12"},
-			{"s3", "2026-11-28", "2026-11-28", "2", "6", "10", "12"},
-			{"s4", "2026-11-28", "2026-11-28", "1", "3", "5", "6"},
-			{"s6", "2026-11-28", "2026-11-29", "2", "6", "10", "12"},
+			{"s2", "2026-11-28", "2", "6", "10", "12"},
+			{"s3", "2026-11-28", "2", "6", "10", "12"},
+			{"s4", "2026-11-28", "1", "3", "5", "6"},
+			{"s6", "2026-11-28", "2", "6", "10", "12"},
+			{"s7", "2026-11-28", "2", "6", "10", "12"},
 		})
 }
