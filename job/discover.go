@@ -106,11 +106,7 @@ func (r *run) discoverAccount(ctx context.Context, stsClient *sts.Client, opts a
 		results <- res
 		return
 	}
-	cfg := r.cfg.AWS.Copy()
-	cfg.Credentials = creds
-	regions, err := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		o.APIOptions = append(o.APIOptions, calls.Attach, assume.RenewOnExpiry(creds))
-	}).DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
+	regions, err := r.describeRegions(ctx, creds, calls)
 	if err != nil {
 		status, code, msg := classify(err)
 		log.Warn("cannot list regions", "error_code", code, "error", msg)
@@ -143,6 +139,32 @@ func (r *run) discoverAccount(ctx context.Context, stsClient *sts.Client, opts a
 			targets <- target{account: a, region: name, creds: creds}
 		}
 	}
+}
+
+// describeRegions asks the account which regions exist and which it has
+// enabled, in the job's home region. When a service control policy denies
+// that region to the account, it asks again in each --regions region: an
+// organization that confines its accounts to some regions is scanned there.
+func (r *run) describeRegions(ctx context.Context, creds aws.CredentialsProvider, calls *budget.Budget) (*ec2.DescribeRegionsOutput, error) {
+	cfg := r.cfg.AWS.Copy()
+	cfg.Credentials = creds
+	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		o.APIOptions = append(o.APIOptions, calls.Attach, assume.RenewOnExpiry(creds))
+	})
+	in := &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)}
+	out, err := client.DescribeRegions(ctx, in)
+	for _, region := range r.cfg.Regions {
+		if err == nil {
+			break
+		}
+		if status, _, _ := classify(err); status != Denied {
+			break
+		}
+		if region != cfg.Region {
+			out, err = client.DescribeRegions(ctx, in, func(o *ec2.Options) { o.Region = region })
+		}
+	}
+	return out, err
 }
 
 // notStarted is the coverage of a target the run was stopped before.

@@ -275,7 +275,8 @@ func TestFaultDenied(t *testing.T) {
 	srv := serve(t, org, simorg.Options{
 		DenyAssume: []string{"110000000004"},
 		// us-east-1 is the job's home region: denying it denies the
-		// account's DescribeRegions, so no region of it is known.
+		// account's DescribeRegions, so without --regions no region of it
+		// is known (TestFaultHomeRegionDeniedWithRegions has the remedy).
 		DenyRegions: map[string][]string{"110000000002": {"eu-west-1"}, "110000000007": {"us-east-1"}, "*": {"ap-southeast-2"}},
 	})
 	res := runScan(t, srv, nil)
@@ -314,6 +315,45 @@ func TestFaultDenied(t *testing.T) {
 	}
 	if c, _ := a.covOf("110000000004", ""); !strings.Contains(c.message, "arn:aws:iam::110000000004:role/ecsaudit-read") {
 		t.Errorf("denied account's message does not name the role: %q", c.message)
+	}
+}
+
+// TestFaultHomeRegionDeniedWithRegions: an SCP confines an account to
+// eu-west-1, denying the job's home region. With --regions, the account is
+// asked for its regions in eu-west-1 instead, and scanned there; the home
+// region is a denied target, not a lost account.
+func TestFaultHomeRegionDeniedWithRegions(t *testing.T) {
+	t.Parallel()
+	f := loadFixture(t, "testdata/faults.json")
+	user := "root"
+	f.Accounts = append(f.Accounts, simorg.AccountFixture{
+		Account: simorg.Account{ID: "110000000007", Name: "eu-only"},
+		TaskDefinitions: map[string][]simorg.TaskDefinition{"eu-west-1": {{Family: "eu", Revision: 1, NetworkMode: "host",
+			Containers: []simorg.Container{{Name: "eu", Image: "eu:1", User: &user, Expect: "FAIL"}}}}},
+	})
+	org := newOrg(t, f)
+	srv := serve(t, org, simorg.Options{DenyRegions: map[string][]string{"110000000007": {"us-east-1"}}})
+	regions := []string{"us-east-1", "eu-west-1"}
+	res := runScan(t, srv, nil, "--regions", strings.Join(regions, ","))
+	wantExit(t, res, exitPartial)
+	a := checkRun(t, res, expectation{org: org, regions: regions})
+	for _, want := range []string{"110000000007 eu-west-1 scanned ", "110000000007 us-east-1 denied AccessDeniedException"} {
+		found := false
+		for _, c := range a.coverage {
+			found = found || strings.Join([]string{c.account, c.region, c.status, c.code}, " ") == want
+		}
+		if !found {
+			t.Errorf("no coverage row %q in %+v", want, a.coverage)
+		}
+	}
+	var fails int
+	for _, f := range a.findings {
+		if f.account == "110000000007" && f.result == "FAIL" {
+			fails++
+		}
+	}
+	if fails != 1 {
+		t.Errorf("%d FAIL rows from the eu-only account, want 1", fails)
 	}
 }
 
