@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/ecsaudit/ecsaudit/accounts"
+	"github.com/ecsaudit/ecsaudit/internal/simtest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -20,15 +21,7 @@ func TestListAndTree(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	org := simorg.Default()
-	srv, err := simorg.Start(org, simorg.Options{EmptyPages: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cfg, err := srv.ClientConfig(ctx, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cfg := simtest.Start(t, org, simorg.Options{EmptyPages: 3}, "us-east-1")
 	api := organizations.NewFromConfig(cfg)
 
 	list, err := accounts.List(ctx, api)

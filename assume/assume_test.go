@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecsaudit/ecsaudit/assume"
+	"github.com/ecsaudit/ecsaudit/internal/simtest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -66,15 +67,7 @@ func TestValidate(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := simorg.Start(simorg.Default(), simorg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cfg, err := srv.ClientConfig(ctx, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cfg := simtest.Start(t, simorg.Default(), simorg.Options{}, "us-east-1")
 	api := sts.NewFromConfig(cfg)
 	o := assume.Options{RoleName: "ecsaudit-read", ExternalID: "ext-1234", SessionName: assume.SessionName("run-1")}
 

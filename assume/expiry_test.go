@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecsaudit/ecsaudit/assume"
+	"github.com/ecsaudit/ecsaudit/internal/simtest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -17,15 +18,7 @@ import (
 func TestShortSessionsAreReused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := simorg.Start(simorg.Default(), simorg.Options{SessionLifetime: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cfg, err := srv.ClientConfig(ctx, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cfg := simtest.Start(t, simorg.Default(), simorg.Options{SessionLifetime: 2 * time.Second}, "us-east-1")
 	creds := assume.Credentials(sts.NewFromConfig(cfg), "aws", "333333333333",
 		assume.Options{RoleName: "ecsaudit-read", SessionName: "ecsaudit-test"})
 	first, err := creds.Retrieve(ctx)
@@ -52,15 +45,7 @@ func TestShortSessionsAreReused(t *testing.T) {
 func TestRenewOnExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv, err := simorg.Start(simorg.Default(), simorg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cfg, err := srv.ClientConfig(ctx, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cfg := simtest.Start(t, simorg.Default(), simorg.Options{}, "us-east-1")
 	stsClient := sts.NewFromConfig(cfg)
 	client := func(renew bool) *ecs.Client {
 		c := cfg.Copy()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/budget"
+	"github.com/ecsaudit/ecsaudit/internal/simtest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 	"github.com/ecsaudit/ecsaudit/taskdefs"
 )
@@ -35,11 +36,7 @@ func TestListModes(t *testing.T) {
 	t.Parallel()
 	// 250 revisions over 3 families, a fifth INACTIVE: several pages of 100.
 	org := simorg.Generate(simorg.Spec{Seed: 3, Accounts: 2, Regions: 1, RevisionsPerRegion: 250, FamiliesPerRegion: 3, InactiveShare: 0.2})
-	srv, err := simorg.Start(org, simorg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, _ := simtest.Start(t, org, simorg.Options{}, "us-east-1")
 	acct := org.Accounts()[1].ID
 	region := org.EnabledRegions(acct)[0]
 	client := ecsClient(t, srv, acct, region, nil)
@@ -102,11 +99,7 @@ func TestListModes(t *testing.T) {
 func TestDescribeKeepsAbsentFields(t *testing.T) {
 	t.Parallel()
 	org := simorg.Default()
-	srv, err := simorg.Start(org, simorg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, _ := simtest.Start(t, org, simorg.Options{}, "us-east-1")
 	ctx := context.Background()
 	var checked int
 	for _, a := range []string{"333333333333", "444444444444"} {
@@ -163,11 +156,7 @@ func TestBudgetCountsAndThrottles(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, err := simorg.Start(org, simorg.Options{ECSLimit: simorg.Limit{Burst: 5, Rate: 10}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv, _ := simtest.Start(t, org, simorg.Options{ECSLimit: simorg.Limit{Burst: 5, Rate: 10}}, "us-east-1")
 			acct := org.Accounts()[1].ID
 			region := org.EnabledRegions(acct)[0]
 			b := budget.New(tt.rate, tt.burst)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,30 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/duckdb/duckdb-go/v2"
-
+	"github.com/ecsaudit/ecsaudit/internal/clitest"
+	"github.com/ecsaudit/ecsaudit/internal/duckdbtest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
-// binary is the ecsaudit binary built once for the package's tests.
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ecsaudit-e2e")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "ecsaudit")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ecsaudit: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(clitest.Main(m)) }
 
 // scanResult is one run of the binary.
 type scanResult struct {
@@ -44,73 +24,52 @@ type scanResult struct {
 	out            string // the output directory
 }
 
-// runScan runs the built binary against srv with a clean AWS environment.
-func runScan(t *testing.T, srv *simorg.Server, env []string, args ...string) scanResult {
+// startScan starts the binary against srv (nil: no endpoint, for
+// --simulate) with a clean AWS environment plus env, writing to a new
+// directory unless args name another, and returns at once; wait collects
+// the result. A scan still running when the test ends is killed.
+func startScan(t *testing.T, srv *simorg.Server, env []string, args ...string) (*exec.Cmd, func() scanResult) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "findings")
-	cmd := exec.Command(binary, append([]string{"scan", "--output", out}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
-	}
+	cmd := exec.Command(clitest.Binary(t), append([]string{"scan", "--output", out}, args...)...)
+	cmd.Env = clitest.Env(t.TempDir(), "AWS_ACCESS_KEY_ID="+simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+simorg.SecretAccessKey)
 	if srv != nil {
 		cmd.Env = append(cmd.Env, "AWS_ENDPOINT_URL="+srv.URL())
 	}
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), out: out}
+	done := false
+	t.Cleanup(func() {
+		if !done {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, func() scanResult {
+		t.Helper()
+		code := clitest.ExitCode(t, cmd.Wait())
+		done = true
+		return scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), out: out}
+	}
+}
+
+// runScan runs the binary to the end; see startScan.
+func runScan(t *testing.T, srv *simorg.Server, env []string, args ...string) scanResult {
+	t.Helper()
+	_, wait := startScan(t, srv, env, args...)
+	return wait()
 }
 
 // query reads a dataset of the output directory with DuckDB, a reader
 // independent of the writer, and returns every row as strings.
 func query(t *testing.T, dir, dataset, columns string) [][]string {
 	t.Helper()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q := fmt.Sprintf("SELECT %s FROM read_parquet('%s/%s/dt=*/*.parquet', hive_partitioning = true)", columns, dir, dataset)
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out [][]string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := make([]string, len(vals))
-		for i, v := range vals {
-			if v != nil {
-				row[i] = fmt.Sprint(v)
-			} else {
-				row[i] = "<null>"
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return duckdbtest.Rows(t, duckdbtest.Open(t),
+		fmt.Sprintf("SELECT %s FROM read_parquet('%s/%s/dt=*/*.parquet', hive_partitioning = true)", columns, dir, dataset))
 }
 
 func TestScanFixtureOrganization(t *testing.T) {
@@ -207,7 +166,7 @@ func TestScanFixtureOrganization(t *testing.T) {
 
 	// Throttling happened, was retried and counted, and every attempt counted.
 	throttled := query(t, res.out, "coverage", "sum(throttled_calls), sum(api_calls)")
-	if throttled[0][0] == "0" || throttled[0][0] == "<null>" {
+	if throttled[0][0] == "0" || throttled[0][0] == "<nil>" {
 		t.Errorf("no throttled calls recorded (%v); the test's bucket should throttle", throttled)
 	}
 

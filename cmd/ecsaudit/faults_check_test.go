@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -412,44 +411,6 @@ func onlyRun(t *testing.T, res scanResult) scanResult {
 	}
 	res.out = dir
 	return res
-}
-
-// startScan starts the binary as runScan runs it, and returns at once;
-// wait collects the result.
-func startScan(t *testing.T, srv *simorg.Server, args ...string) (*exec.Cmd, func() scanResult) {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "findings")
-	cmd := exec.Command(binary, append([]string{"scan", "--output", out}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
-		"AWS_ENDPOINT_URL=" + srv.URL(),
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	t.Cleanup(func() {
-		if !done {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd, func() scanResult {
-		t.Helper()
-		err := cmd.Wait()
-		done = true
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), out: out}
-	}
 }
 
 // waitFor polls cond until it holds, failing the test if 20 s pass first.

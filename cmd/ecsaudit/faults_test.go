@@ -413,7 +413,7 @@ func TestFaultCredentialsRevokedMidScan(t *testing.T) {
 	t.Parallel()
 	org := faultsOrg(t)
 	srv := serve(t, org, simorg.Options{Latency: 100 * time.Millisecond})
-	_, wait := startScan(t, srv, "--concurrency", "2", "--ecs-rate", "4", "--ecs-burst", "1")
+	_, wait := startScan(t, srv, nil, "--concurrency", "2", "--ecs-rate", "4", "--ecs-burst", "1")
 	waitFor(t, func() bool { return srv.Stats().Calls["DescribeTaskDefinition"] >= 4 })
 	srv.ExpireSessions()
 	res := wait()
@@ -485,7 +485,7 @@ func TestFaultSIGTERMMidScan(t *testing.T) {
 	t.Parallel()
 	org := simorg.Generate(simorg.Spec{Seed: 5, Accounts: 10, Regions: 2, RevisionsPerRegion: 12, NonCompliantShare: 0.3})
 	srv := serve(t, org, simorg.Options{Latency: 150 * time.Millisecond})
-	cmd, wait := startScan(t, srv, "--concurrency", "3", "--grace", "300ms")
+	cmd, wait := startScan(t, srv, nil, "--concurrency", "3", "--grace", "300ms")
 	// 40 describes: at most 3 targets are in flight, each describes 12
 	// revisions, so at least one target has finished; 200 are to come.
 	waitFor(t, func() bool { return srv.Stats().Calls["DescribeTaskDefinition"] >= 40 })

@@ -3,13 +3,14 @@ package athena_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "github.com/duckdb/duckdb-go/v2" // test only: the shipped binary stays cgo-free
-
 	"github.com/ecsaudit/ecsaudit/infra/athena"
+	"github.com/ecsaudit/ecsaudit/internal/clitest"
+	"github.com/ecsaudit/ecsaudit/internal/duckdbtest"
 )
 
 // duckType translates an Athena column type of tables.sql to DuckDB's.
@@ -28,18 +29,8 @@ var duckType = map[string]string{
 // statement of views.sql runs unchanged.
 func openDuckDB(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.SetMaxOpenConns(1) // settings are per connection
+	db := duckdbtest.Open(t) // no extensions from the network; UTC like Athena
 	setup := []string{
-		// No network here: use only what is built in (parquet is).
-		"SET autoinstall_known_extensions = false",
-		"SET autoload_known_extensions = false",
-		// Athena shows timestamps in UTC.
-		"SET TimeZone = 'UTC'",
 		// Trino's array_join is DuckDB's array_to_string.
 		"CREATE MACRO array_join(a, sep) AS array_to_string(a, sep)",
 	}
@@ -70,44 +61,10 @@ func openDuckDB(t *testing.T, dir string) *sql.DB {
 	return db
 }
 
-// query runs q and returns its rows with every value printed by fmt
-// ("<nil>" for NULL, floats rounded to 4 places), for compact comparisons.
+// query runs q in db; see duckdbtest.Rows.
 func query(t *testing.T, db *sql.DB, q string) [][]string {
 	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("duckdb: %v\n%s", err, q)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := make([]string, len(vals))
-		for i, v := range vals {
-			switch v := v.(type) {
-			case float64:
-				row[i] = fmt.Sprintf("%.4g", v)
-			default:
-				row[i] = fmt.Sprint(v)
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return duckdbtest.Rows(t, db, q)
 }
 
 // one returns the single value of a one-row, one-column query.
@@ -119,3 +76,5 @@ func one(t *testing.T, db *sql.DB, q string) string {
 	}
 	return rows[0][0]
 }
+
+func TestMain(m *testing.M) { os.Exit(clitest.Main(m)) }

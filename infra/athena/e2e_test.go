@@ -2,9 +2,7 @@ package athena_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,20 +11,9 @@ import (
 	"time"
 
 	"github.com/ecsaudit/ecsaudit/infra/athena"
+	"github.com/ecsaudit/ecsaudit/internal/clitest"
 	"github.com/ecsaudit/ecsaudit/internal/s3test"
 )
-
-// buildBinary builds the shipped ecsaudit binary, cgo-free as it ships.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ecsaudit")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/ecsaudit")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build ecsaudit: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // scan runs `ecsaudit scan --simulate` writing to s3://bucket/prefix at
 // endpoint, with a clean environment: the S3 credentials and endpoint are
@@ -35,24 +22,12 @@ func scan(t *testing.T, bin, endpoint string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"scan", "--simulate", "--output", "s3://" + e2eBucket + "/" + e2ePrefix,
 		"--s3-path-style", "--log-format", "text"}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_REGION=" + s3test.Region,
-		"AWS_ACCESS_KEY_ID=" + s3test.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey,
-		"AWS_ENDPOINT_URL_S3=" + endpoint,
-	}
+	cmd.Env = clitest.Env(t.TempDir(), "AWS_REGION="+s3test.Region,
+		"AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey,
+		"AWS_ENDPOINT_URL_S3="+endpoint)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return 0, out.String()
+	return clitest.ExitCode(t, cmd.Run()), out.String()
 }
 
 const (
@@ -69,7 +44,7 @@ const (
 // run's runs row, and the views show the complete rerun only.
 func TestScanToS3ThenViews(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := clitest.Binary(t)
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, e2eBucket)
 	proxy := s3test.NewProxy(t, srv.URL, nil)
@@ -194,7 +169,7 @@ func TestScanToS3ThenViews(t *testing.T) {
 // whole run, its counts the sum of the shards'.
 func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := clitest.Binary(t)
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, e2eBucket)
 	const runID = "night-of-2026-11-28"

@@ -2,7 +2,6 @@ package athena_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecsaudit/ecsaudit/infra/athena"
+	"github.com/ecsaudit/ecsaudit/internal/duckdbtest"
 	"github.com/ecsaudit/ecsaudit/output"
 )
 
@@ -347,12 +347,7 @@ func project(rows [][]string, cols ...int) [][]string {
 // on either side of midnight UTC still make one run, dated by the first.
 func TestShardedRunsInDuckDB(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := duckdbtest.Open(t)
 	// s1 has one shard of two, s2 both, s3 both with one partial, s4 is
 	// unsharded, s5 has one shard interrupted, s6 straddles midnight, s7's
 	// interrupted shard was retried and completed, s8's completed shard was
