@@ -185,17 +185,6 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
-	if f.CPUProfile != "" {
-		prof, err := os.Create(f.CPUProfile)
-		if err != nil {
-			return exitFatal, fmt.Errorf("cpu profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(prof); err != nil {
-			prof.Close()
-			return exitFatal, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer func() { pprof.StopCPUProfile(); prof.Close() }()
-	}
 	started := time.Now().UTC()
 	runID := f.RunID
 	if runID == "" {
@@ -221,6 +210,18 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer stopSim()
 
+	// Profile the run only once every input has been accepted.
+	if f.CPUProfile != "" {
+		prof, err := os.Create(f.CPUProfile)
+		if err != nil {
+			return exitFatal, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			prof.Close()
+			return exitFatal, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); prof.Close() }()
+	}
 	opts, _ := json.Marshal(f)
 	cfg := job.Config{
 		AWS: awsCfg, RoleName: f.RoleName, ExternalID: f.ExternalID,
