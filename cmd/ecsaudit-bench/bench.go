@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/simorg"
+)
+
+// result is every run of one scenario.
+type result struct {
+	sc       scenario
+	plan     plan
+	bound    bound
+	cold     []scanRun     // the scans (for warm: the first night's)
+	warm     []scanRun     // warm only: the next night's incremental scans
+	warmPlan plan          // warm only: the next night's organization
+	warmB    bound         // warm only: the bound of describing new revisions only
+	base     []baselineRun // one per run, when the baseline is on
+}
+
+// bench runs one scenario c.runs times, each run in its own output
+// directory below dir, and prints a line per run to w.
+func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) (result, error) {
+	fmt.Fprintf(w, "\n## %s: %s\n", sc.name, sc.about)
+	fmt.Fprintf(w, "ecsaudit --concurrency %d --ecs-rate %g --ecs-burst %d; simulator bucket ×%g (burst %d, %g/s)\n",
+		sc.concurrency, sc.ecsRate, sc.ecsBurst, sc.scale,
+		int(float64(simorg.RealECSLimit().Burst)*sc.scale), simorg.RealECSLimit().Rate*sc.scale)
+	started := time.Now()
+	org, err := sc.org()
+	if err != nil {
+		return result{}, err
+	}
+	res := result{sc: sc, plan: planFor(org)}
+	coldWork := fullWork(res.plan.revisions)
+	res.bound = lowerBound(coldWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+	var next *simorg.Org
+	var warmWork []work
+	if sc.next != nil {
+		if next, err = sc.next(); err != nil {
+			return result{}, err
+		}
+		res.warmPlan = planFor(next)
+		warmWork = newWork(res.plan, res.warmPlan)
+		res.warmB = lowerBound(warmWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+	}
+	fmt.Fprintf(w, "organization: %d accounts, %d targets, %d ACTIVE revisions (largest target %d), %d findings expected; planned in %v\n",
+		res.plan.accounts, len(res.plan.revisions), res.plan.describeCalls(), res.plan.maxRevisions(), res.plan.findings,
+		time.Since(started).Round(time.Millisecond))
+	printBound(w, "lower bound", res.bound)
+	if next != nil {
+		printBound(w, "next night's lower bound", res.warmB)
+	}
+
+	for i := range c.runs {
+		out := filepath.Join(dir, fmt.Sprintf("run%d", i+1))
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return res, err
+		}
+		o := scanOptions{bin: c.bin, out: out, concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst}
+		if c.cpuProfiles != "" {
+			o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-%d.pprof", sc.name, i+1))
+		}
+		if next != nil {
+			o.extra = []string{"--full"} // the first night: every revision described
+			if o.cpuProfile != "" {
+				o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-cold-%d.pprof", sc.name, i+1))
+			}
+		}
+		r, err := runScan(ctx, org, simOptions(sc), o)
+		if err != nil {
+			return res, err
+		}
+		r.Bound, r.Expected, r.Planned = res.bound, res.plan, total(coldWork)
+		res.cold = append(res.cold, r)
+		printRun(w, fmt.Sprintf("run %d/%d", i+1, c.runs), r)
+
+		if next != nil {
+			o.extra = nil
+			if o.cpuProfile != "" {
+				o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-%d.pprof", sc.name, i+1))
+			}
+			wr, err := runScan(ctx, next, simOptions(sc), o)
+			if err != nil {
+				return res, err
+			}
+			wr.Bound, wr.Expected, wr.Planned = res.warmB, res.warmPlan, total(warmWork)
+			res.warm = append(res.warm, wr)
+			printRun(w, fmt.Sprintf("run %d/%d next night", i+1, c.runs), wr)
+			fmt.Fprintf(w, "    DescribeTaskDefinition: %d next night vs %d cold = %.2f%% (target ≤ 3%%)\n",
+				wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"],
+				pct(wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"]))
+		}
+
+		if c.baseline {
+			b, err := baseline(ctx, org, simOptions(sc), res.plan, sc.baselineAccounts)
+			if err != nil {
+				return res, err
+			}
+			res.base = append(res.base, b)
+			printBaseline(w, b, r.Wall)
+		}
+	}
+	return res, nil
+}
+
+// newWork is the next night's work when only new revisions are described:
+// every revision is still listed, but only those beyond the previous
+// night's count are described.
+func newWork(prev, next plan) []work {
+	w := fullWork(next.revisions)
+	for i := range w {
+		if i < len(prev.revisions) {
+			w[i].describes = max(0, w[i].describes-int64(prev.revisions[i]))
+		}
+	}
+	return w
+}
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}

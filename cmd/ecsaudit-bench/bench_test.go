@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/simorg"
+)
+
+// TestSmallScenarioCounts runs a reduced small scenario end to end as a
+// correctness check of the benchmark itself, never of speed: the real
+// binary completes against the simulator, its runs row has exactly the
+// findings the generated organization implies, the simulator saw exactly
+// the list and describe calls the organization implies, no request found
+// an ECS bucket empty, the naive baseline agrees on the findings, and
+// --cpu-profile writes a profile.
+func TestSmallScenarioCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	bin, err := buildBinary(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := simorg.Generate(simorg.Spec{Seed: 7, Accounts: 6, Regions: 2, RevisionsPerRegion: 30,
+		NonCompliantShare: 0.1, InactiveShare: 0.1, VanishShare: 0.05})
+	p := planFor(org)
+	if p.findings == 0 || len(p.revisions) != 12 {
+		t.Fatalf("plan: %d findings over %d targets", p.findings, len(p.revisions))
+	}
+	opts := simorg.Options{Latency: time.Millisecond, LatencyJitter: 2 * time.Millisecond, ECSLimit: simorg.RealECSLimit()}
+
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
+	r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), concurrency: 32, ecsRate: 10, ecsBurst: 10, cpuProfile: profile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(profile); err != nil || st.Size() == 0 {
+		t.Errorf("--cpu-profile wrote no profile: %v", err)
+	}
+	if r.Row.Findings != p.findings {
+		t.Errorf("runs row: %d findings, the organization implies %d", r.Row.Findings, p.findings)
+	}
+	if got, want := r.Row.TargetsScanned, int64(len(p.revisions)); got != want {
+		t.Errorf("runs row: %d targets scanned, want %d", got, want)
+	}
+	for op, want := range map[string]int64{
+		"ListTaskDefinitions":    p.listCalls(),
+		"DescribeTaskDefinition": p.describeCalls(),
+		"AssumeRole":             int64(p.assumable),
+		"DescribeRegions":        int64(p.assumable),
+	} {
+		if got := r.Stats.Calls[op]; got != want {
+			t.Errorf("%s calls: %d, the organization implies %d", op, got, want)
+		}
+	}
+	if v := violations(r.Stats); v != 0 {
+		t.Errorf("%d requests found an ECS bucket empty", v)
+	}
+	if r.MaxRSS <= 0 || r.CPU <= 0 {
+		t.Errorf("no resource usage measured: RSS %d, CPU %v", r.MaxRSS, r.CPU)
+	}
+
+	b, err := baseline(ctx, org, opts, p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Findings != p.findings || b.Sampled || b.Accounts != p.assumable {
+		t.Errorf("baseline: %d findings over %d accounts (sampled %v), want %d over %d", b.Findings, b.Accounts, b.Sampled, p.findings, p.assumable)
+	}
+	if want := p.naiveCalls(simorg.Stats{Calls: map[string]int64{"ListAccounts": 1}}); b.Calls != want {
+		t.Errorf("baseline: %d calls, want %d", b.Calls, want)
+	}
+}
+
+// TestLowerBound pins the bound's arithmetic to hand-computed cases.
+func TestLowerBound(t *testing.T) {
+	t.Parallel()
+	const lat = 20 * time.Millisecond
+	tests := []struct {
+		name string
+		w    work
+		rate float64
+		b    int
+		want time.Duration
+	}{
+		// (1 page + 40 describes − burst 10) / 10 per second.
+		{"small target", work{pages: 1, describes: 40}, 10, 10, 3100 * time.Millisecond},
+		// (200 + 20,000 − 10) / 100 per second.
+		{"hot target", work{pages: 200, describes: 20000}, 100, 10, 201900 * time.Millisecond},
+		// Within the burst: latency decides, 1 page then ceil(40/4) rounds.
+		{"within burst", work{pages: 1, describes: 40}, 10, 50, 11 * lat},
+		{"empty region", work{pages: 1}, 10, 10, lat},
+	}
+	for _, tt := range tests {
+		if got := targetBound(tt.w, tt.rate, tt.b, lat); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	// 64 small targets, 32 at a time: two rounds of budget.
+	targets := fullWork(slices.Repeat([]int{40}, 64))
+	got := lowerBound(targets, 32, 10, 10, lat)
+	if got.Budget != 6200*time.Millisecond || got.Total != 6200*time.Millisecond+3*lat {
+		t.Errorf("lowerBound of 64 targets: %+v", got)
+	}
+	// 65 targets: the 65th needs a third round, which the average misses.
+	got = lowerBound(fullWork(slices.Repeat([]int{40}, 65)), 32, 10, 10, lat)
+	if got.Binding != "whole rounds of targets" || got.Rounds != 9300*time.Millisecond {
+		t.Errorf("lowerBound of 65 targets: %+v", got)
+	}
+	// One hot target among quiet ones: the slowest target decides.
+	got = lowerBound(fullWork(append(slices.Repeat([]int{10}, 199), 20000)), 32, 100, 10, lat)
+	if got.Binding != "slowest target" || got.Total != 201900*time.Millisecond+3*lat {
+		t.Errorf("lowerBound with a hot target: %+v", got)
+	}
+}

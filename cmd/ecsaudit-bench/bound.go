@@ -1,0 +1,111 @@
+package main
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+)
+
+// describesInFlight is how many DescribeTaskDefinition calls ecsaudit keeps
+// in flight per target (job.describeWorkers).
+const describesInFlight = 4
+
+// bound is a lower bound on a scan's wall time, from the work the
+// organization implies and the budget the scan runs under. See
+// docs/performance.md for the derivation.
+type bound struct {
+	// Slowest is the slowest single target's bound.
+	Slowest time.Duration
+	// Budget is the sum of every target's bound divided by the targets
+	// scanned at once: with C targets at a time, C budgets refill at once.
+	Budget time.Duration
+	// Rounds is the same in whole rounds: among the C·j+1 slowest targets,
+	// some slot scans j+1 one after another, so the scan takes at least j+1
+	// times the (C·j+1)-th slowest target's bound, for every j.
+	Rounds time.Duration
+	// Latency is every ECS call's latency divided by the calls that can be
+	// in flight at once (concurrency × 4).
+	Latency time.Duration
+	// Discovery is the serial prefix before the first target can start:
+	// one ListAccounts page, one AssumeRole, one DescribeRegions.
+	Discovery time.Duration
+	// Total is Discovery plus the largest of the other four.
+	Total time.Duration
+	// Binding names the term that decided Total.
+	Binding string
+}
+
+// work is one target's ECS calls: list pages and describes.
+type work struct {
+	pages, describes int64
+}
+
+// fullWork is the work of targets scanned in full: every revision listed
+// in pages of 100 and described.
+func fullWork(revisions []int) []work {
+	w := make([]work, len(revisions))
+	for i, n := range revisions {
+		w[i] = work{pages: listPages(n), describes: int64(n)}
+	}
+	return w
+}
+
+// total sums the work of every target.
+func total(ws []work) work {
+	var t work
+	for _, w := range ws {
+		t.pages += w.pages
+		t.describes += w.describes
+	}
+	return t
+}
+
+// targetBound is the least time one (account, region) takes under a budget
+// of rate requests/s with burst: its list pages and describes, less the
+// burst, at the rate; and never less than its calls' latency: the pages
+// one after another, then the describes describesInFlight at a time.
+func targetBound(w work, rate float64, burst int, latency time.Duration) time.Duration {
+	calls := float64(w.pages + w.describes)
+	byRate := time.Duration(math.Max(0, calls-float64(burst)) / rate * float64(time.Second))
+	rounds := w.pages + int64(math.Ceil(float64(w.describes)/describesInFlight))
+	byLatency := time.Duration(rounds) * latency
+	return max(byRate, byLatency)
+}
+
+// lowerBound combines the targets' bounds: the slowest target, the total
+// budget time shared by the concurrency slots (also counted in whole
+// rounds), and the total latency shared by every call that can be in
+// flight, whichever is largest, after discovery.
+func lowerBound(targets []work, concurrency int, rate float64, burst int, latency time.Duration) bound {
+	var b bound
+	var sum time.Duration
+	var calls int64
+	times := make([]time.Duration, len(targets))
+	for i, w := range targets {
+		times[i] = targetBound(w, rate, burst, latency)
+		b.Slowest = max(b.Slowest, times[i])
+		sum += times[i]
+		calls += w.pages + w.describes
+	}
+	c := max(1, min(concurrency, len(targets)))
+	b.Budget = sum / time.Duration(c)
+	slices.SortFunc(times, func(x, y time.Duration) int { return cmp.Compare(y, x) })
+	for j := 0; c*j < len(times); j++ {
+		b.Rounds = max(b.Rounds, time.Duration(j+1)*times[c*j])
+	}
+	b.Latency = time.Duration(calls) * latency / time.Duration(c*describesInFlight)
+	b.Discovery = 3 * latency
+	b.Binding, b.Total = "slowest target", b.Slowest
+	if b.Budget > b.Total {
+		b.Binding, b.Total = "budget ÷ concurrency", b.Budget
+	}
+	if b.Rounds > b.Total {
+		b.Binding, b.Total = "whole rounds of targets", b.Rounds
+	}
+	if b.Latency > b.Total {
+		b.Binding, b.Total = "latency ÷ in-flight", b.Latency
+	}
+	b.Total += b.Discovery
+	return b
+}

@@ -1,0 +1,169 @@
+// Command ecsaudit-bench measures the real ecsaudit binary against a
+// simulated organization on loopback, and a naive sequential scan of the
+// same organization for comparison.
+//
+//	go run ./cmd/ecsaudit-bench -scenario small
+//	go run ./cmd/ecsaudit-bench -scenario small,hot -runs 3
+//	go run ./cmd/ecsaudit-bench -scenario wide -runs 1 -baseline=false
+//
+// It builds cmd/ecsaudit, serves a generated organization in-process with
+// simorg (10–30 ms of latency per call and AWS's ECS token bucket per
+// (account, region), scaled where a scenario says so), runs the binary
+// against it through AWS_ENDPOINT_URL, and reports per run: wall time
+// against a computed lower bound, API calls by operation, throttled calls,
+// bucket violations (requests that found the simulator's bucket empty),
+// the child's peak RSS and CPU time, and the findings of its runs row. The
+// scenarios and the lower bound are described in docs/performance.md.
+//
+// Scenarios: small, wide, hot, warm (see -list). Nothing is asserted: the
+// figures are printed, and a Markdown summary table closes the output.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ecsaudit-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command's input.
+type config struct {
+	scenarios        []string
+	runs             int
+	baseline         bool
+	baselineAccounts int // -1: the scenario's default; 0: every account
+	bin              string
+	cpuProfiles      string // directory for one CPU profile per run
+	workDir          string
+	concurrency      int
+	ecsRate          float64
+	ecsBurst         int
+}
+
+func (c *config) validate(known map[string]scenario) error {
+	for _, s := range c.scenarios {
+		if _, ok := known[s]; !ok {
+			return fmt.Errorf("scenario %q: want one of %s", s, strings.Join(names(known), ", "))
+		}
+	}
+	if c.runs < 1 || c.runs > 100 {
+		return fmt.Errorf("runs %d: want 1 to 100", c.runs)
+	}
+	if c.concurrency < 0 || c.ecsRate < 0 || c.ecsBurst < 0 || c.baselineAccounts < -1 {
+		return errors.New("concurrency, ecs-rate, ecs-burst and baseline-accounts must not be negative")
+	}
+	return nil
+}
+
+func names(m map[string]scenario) []string {
+	var out []string
+	for n := range m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	known := scenarios()
+	var c config
+	fs := flag.NewFlagSet("ecsaudit-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenarioList := fs.String("scenario", "small", "comma-separated scenarios: "+strings.Join(names(known), ", ")+", or all")
+	list := fs.Bool("list", false, "describe the scenarios and exit")
+	fs.IntVar(&c.runs, "runs", 3, "runs of each scenario; medians are reported")
+	fs.BoolVar(&c.baseline, "baseline", true, "also run the naive sequential scan after each run")
+	fs.IntVar(&c.baselineAccounts, "baseline-accounts", -1, "accounts the baseline scans before extrapolating (-1: the scenario's default, 0: all)")
+	fs.StringVar(&c.bin, "bin", "", "an ecsaudit binary to run (default: build ./cmd/ecsaudit)")
+	fs.StringVar(&c.cpuProfiles, "cpu-profile", "", "write the child's CPU profile of each run into this `directory` (ecsaudit --cpu-profile)")
+	fs.StringVar(&c.workDir, "workdir", "", "keep outputs and logs in this `directory` (default: a temporary one, removed)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "override the scenario's --concurrency")
+	fs.Float64Var(&c.ecsRate, "ecs-rate", 0, "override the scenario's --ecs-rate")
+	fs.IntVar(&c.ecsBurst, "ecs-burst", 0, "override the scenario's --ecs-burst")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *list {
+		for _, n := range names(known) {
+			fmt.Fprintf(stdout, "%-6s %s\n", n, known[n].about)
+		}
+		return nil
+	}
+	c.scenarios = strings.Split(*scenarioList, ",")
+	if *scenarioList == "all" {
+		c.scenarios = []string{"small", "hot", "warm", "wide"}
+	}
+	if err := c.validate(known); err != nil {
+		return err
+	}
+
+	work := c.workDir
+	if work == "" {
+		dir, err := os.MkdirTemp("", "ecsaudit-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		work = dir
+	}
+	if c.cpuProfiles != "" {
+		if err := os.MkdirAll(c.cpuProfiles, 0o755); err != nil {
+			return err
+		}
+	}
+	if c.bin == "" {
+		bin, err := buildBinary(ctx, work)
+		if err != nil {
+			return err
+		}
+		c.bin = bin
+	}
+	fmt.Fprintf(stdout, "# ecsaudit-bench: %s\n", machine())
+
+	var results []result
+	for _, name := range c.scenarios {
+		sc := known[name]
+		if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
+			sc.name += "-custom" // a budget of one's own: its own label, directory and profiles
+		}
+		if c.concurrency > 0 {
+			sc.concurrency = c.concurrency
+		}
+		if c.ecsRate > 0 {
+			sc.ecsRate = c.ecsRate
+		}
+		if c.ecsBurst > 0 {
+			sc.ecsBurst = c.ecsBurst
+		}
+		if c.baselineAccounts >= 0 {
+			sc.baselineAccounts = c.baselineAccounts
+		}
+		res, err := bench(ctx, sc, c, filepath.Join(work, sc.name), stdout)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		results = append(results, res)
+	}
+	summary(stdout, results)
+	return nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/simorg"
+)
+
+// printRun prints one scan's figures.
+func printRun(w io.Writer, label string, r scanRun) {
+	check := "ok"
+	if r.Row.Findings != r.Expected.findings {
+		check = fmt.Sprintf("WANT %d", r.Expected.findings)
+	}
+	fmt.Fprintf(w, "  %s: wall %v = %.2f × bound %v; exit %d; findings %d (%s); task definitions %d, carried %d\n",
+		label, round(r.Wall), ratio(r.Wall, r.Bound.Total), round(r.Bound.Total), r.Exit, r.Row.Findings, check,
+		r.Row.TaskDefinitions, r.Row.Carried)
+	fmt.Fprintf(w, "    calls %s\n", callsByOp(r.Stats))
+	fmt.Fprintf(w, "    throttled %d (runs row), bucket violations %d (simulator), peak ECS requests in 1 s per bucket %d\n",
+		r.Row.ThrottledCalls, violations(r.Stats), peakECSRate(r.Stats))
+	fmt.Fprintf(w, "    child: peak RSS %s, CPU %v (user+sys); this process (simulator) CPU %v\n",
+		mib(r.MaxRSS), round(r.CPU), round(r.SimCPU))
+}
+
+// printBound prints a bound and its terms.
+func printBound(w io.Writer, label string, b bound) {
+	fmt.Fprintf(w, "%s %v (%s): slowest target %v, budget ÷ concurrency %v, whole rounds %v, latency ÷ in-flight %v; + discovery %v\n",
+		label, round(b.Total), b.Binding, round(b.Slowest), round(b.Budget), round(b.Rounds), round(b.Latency), round(b.Discovery))
+}
+
+// printBaseline prints one run of the naive scan and its speedup.
+func printBaseline(w io.Writer, b baselineRun, ecsaudit time.Duration) {
+	if b.Sampled {
+		fmt.Fprintf(w, "  baseline: %d accounts sampled in %v over %d calls → whole organization estimated %v; speedup %.1f×\n",
+			b.Accounts, round(b.Wall), b.Calls, round(b.Estimated), ratio(b.Estimated, ecsaudit))
+		return
+	}
+	fmt.Fprintf(w, "  baseline: every account, %v over %d calls, %d findings; speedup %.1f×\n",
+		round(b.Wall), b.Calls, b.Findings, ratio(b.Wall, ecsaudit))
+}
+
+// summary prints one Markdown table row per scenario (per night for warm),
+// with medians over the runs and ratios taken run by run.
+func summary(w io.Writer, results []result) {
+	fmt.Fprintf(w, "\n## Summary (medians over runs; ratios per run, then the median)\n\n")
+	fmt.Fprintln(w, "| scenario | runs | wall | lower bound | wall ÷ bound | ECS calls (list + describe) | throttled | violations | peak ECS/s per bucket | child peak RSS | child CPU | findings (expected) | baseline | speedup |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, res := range results {
+		name := res.sc.name
+		if len(res.warm) > 0 {
+			name += " (cold)"
+		}
+		row(w, name, res.cold, res.base)
+		if len(res.warm) > 0 {
+			row(w, res.sc.name+" (next night)", res.warm, nil)
+			var shares []float64
+			for i := range res.warm {
+				shares = append(shares, pct(res.warm[i].Stats.Calls["DescribeTaskDefinition"], res.cold[i].Stats.Calls["DescribeTaskDefinition"]))
+			}
+			fmt.Fprintf(w, "\n%s: next night's DescribeTaskDefinition calls = %.2f%% of the cold run's (median; target ≤ 3%%)\n\n", res.sc.name, median(shares))
+		}
+	}
+}
+
+func row(w io.Writer, name string, runs []scanRun, base []baselineRun) {
+	var walls, cpus []time.Duration
+	var ratios, speedups []float64
+	var ecsCalls, throttled, viol, peak, rss, findings []int64
+	for i, r := range runs {
+		walls = append(walls, r.Wall)
+		cpus = append(cpus, r.CPU)
+		ratios = append(ratios, ratio(r.Wall, r.Bound.Total))
+		ecsCalls = append(ecsCalls, r.Stats.Calls["ListTaskDefinitions"]+r.Stats.Calls["DescribeTaskDefinition"])
+		throttled = append(throttled, r.Row.ThrottledCalls)
+		viol = append(viol, violations(r.Stats))
+		peak = append(peak, peakECSRate(r.Stats))
+		rss = append(rss, r.MaxRSS)
+		findings = append(findings, r.Row.Findings)
+		if i < len(base) {
+			speedups = append(speedups, ratio(base[i].Estimated, r.Wall))
+		}
+	}
+	exp := runs[0].Expected
+	baseCol, speedCol := "—", "—"
+	if len(base) > 0 {
+		var bw []time.Duration
+		for _, b := range base {
+			bw = append(bw, b.Estimated)
+		}
+		baseCol = round(median(bw)).String()
+		if base[0].Sampled {
+			baseCol += fmt.Sprintf(" (est. from %d accounts)", base[0].Accounts)
+		}
+		speedCol = fmt.Sprintf("%.1f×", median(speedups))
+	}
+	fmt.Fprintf(w, "| %s | %d | %v | %v | %.2f | %d (%d + %d planned) | %d | %d (max %d) | %d | %s (max %s) | %v | %d (%d) | %s | %s |\n",
+		name, len(runs), round(median(walls)), round(runs[0].Bound.Total), median(ratios),
+		median(ecsCalls), runs[0].Planned.pages, runs[0].Planned.describes,
+		median(throttled), median(viol), slices.Max(viol), median(peak),
+		mib(median(rss)), mib(slices.Max(rss)), round(median(cpus)),
+		median(findings), exp.findings, baseCol, speedCol)
+}
+
+// callsByOp lists the simulator's calls by operation, largest first.
+func callsByOp(st simorg.Stats) string {
+	type kv struct {
+		op string
+		n  int64
+	}
+	var all []kv
+	var total int64
+	for op, n := range st.Calls {
+		all = append(all, kv{op, n})
+		total += n
+	}
+	slices.SortFunc(all, func(a, b kv) int {
+		if a.n != b.n {
+			return int(b.n - a.n)
+		}
+		return strings.Compare(a.op, b.op)
+	})
+	parts := make([]string, len(all))
+	for i, c := range all {
+		parts[i] = fmt.Sprintf("%s %d", c.op, c.n)
+	}
+	return fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
+}
+
+func median[T int64 | float64 | time.Duration](v []T) T {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// machine describes where the figures come from.
+func machine() string {
+	goVersion := runtime.Version()
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%s, %s/%s, %d CPUs, %s", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), goVersion)
+}

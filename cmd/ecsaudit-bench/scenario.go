@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ecsaudit/ecsaudit/simorg"
+)
+
+// scenario is one benchmark setting: the organization, how the simulator's
+// ECS bucket is scaled, and the budget ecsaudit is run with.
+type scenario struct {
+	name  string
+	about string
+	// org builds the organization scanned; next, when set, builds the
+	// organization of the following night, scanned again into the same
+	// output (the warm scenario).
+	org, next func() (*simorg.Org, error)
+	// scale multiplies AWS's ECS bucket (burst 50, 20/s) in the simulator:
+	// simorg.Options.LimitScale. The client budget below is scaled with it.
+	scale       float64
+	concurrency int
+	ecsRate     float64
+	ecsBurst    int
+	// baselineAccounts is how many accounts the naive baseline scans by
+	// default before its time is extrapolated; 0 means all of them.
+	baselineAccounts int
+}
+
+// latency is what every simulated response waits: 10 ms plus up to 20 ms of
+// uniform jitter, a same-continent round trip to an AWS API endpoint.
+const (
+	latencyMin    = 10 * time.Millisecond
+	latencyJitter = 20 * time.Millisecond
+)
+
+// meanLatency is the expected delay of one call.
+const meanLatency = latencyMin + latencyJitter/2
+
+// seed makes every generated organization the same from run to run.
+const seed = 1
+
+// smallSpec is the small organization: 50 accounts × 4 regions × 40 revisions.
+var smallSpec = simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 40, NonCompliantShare: 0.1}
+
+// scenarios returns every scenario by name. The budgets are ecsaudit's
+// defaults (10 requests/s, burst 10, 32 targets at once); where an org is
+// too large to scan at AWS's real pace within minutes, both the simulator's
+// bucket and the client's rate are multiplied by the same factor, so the
+// client still spends half of the bucket's refill rate.
+func scenarios() map[string]scenario {
+	list := []scenario{
+		{
+			name:  "small",
+			about: "50 accounts × 4 regions × 40 revisions; AWS's real ECS bucket; ecsaudit's default budget",
+			org:   func() (*simorg.Org, error) { return simorg.Generate(smallSpec), nil },
+			scale: 1, concurrency: 32, ecsRate: 10, ecsBurst: 10,
+			baselineAccounts: 10,
+		},
+		{
+			name: "wide",
+			about: "1,000 accounts × 17 regions × 50 revisions = 850,000 revisions; " +
+				"ECS bucket and client rate ×10 (bucket 500/200 per s, --ecs-rate 100)",
+			org: func() (*simorg.Org, error) {
+				return simorg.Generate(simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1}), nil
+			},
+			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			baselineAccounts: 2,
+		},
+		{
+			name: "hot",
+			about: "one (account, region) with 20,000 revisions among 50 accounts × 4 regions × 10; " +
+				"ECS bucket and client rate ×10",
+			org:   hotOrg,
+			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			baselineAccounts: 10,
+		},
+		{
+			name: "warm",
+			about: "the small organization scanned cold, then the next night (2% new revisions) " +
+				"incrementally against the cold run's output",
+			org: func() (*simorg.Org, error) { return simorg.Generate(smallSpec), nil },
+			next: func() (*simorg.Org, error) {
+				s := smallSpec
+				s.NewRevisionsShare = 0.02
+				return simorg.Generate(s), nil
+			},
+			scale: 1, concurrency: 32, ecsRate: 10, ecsBurst: 10,
+			baselineAccounts: 10,
+		},
+	}
+	m := map[string]scenario{}
+	for _, s := range list {
+		m[s.name] = s
+	}
+	return m
+}
+
+// hotRevisions is the size of the hot scenario's one busy target.
+const hotRevisions = 20_000
+
+// hotOrg is 50 quiet accounts × 4 regions × 10 revisions, with the first
+// region of the middle account holding hotRevisions revisions instead. It
+// is a fixture built from two generated organizations, since a generated
+// one gives every target the same size.
+func hotOrg() (*simorg.Org, error) {
+	quiet := simorg.Generate(simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 10, NonCompliantShare: 0.1})
+	busy := simorg.Generate(simorg.Spec{Seed: seed + 1, Accounts: 1, Regions: 1, RevisionsPerRegion: hotRevisions, FamiliesPerRegion: 40, NonCompliantShare: 0.1})
+	busyAccount := busy.Accounts()[0].ID
+
+	accts := quiet.Accounts()
+	hot := accts[len(accts)/2].ID
+	f := simorg.Fixture{
+		OrganizationID:      quiet.ID(),
+		RootID:              quiet.RootID(),
+		ManagementAccountID: quiet.ManagementAccountID(),
+		Regions:             quiet.Regions(),
+		OrganizationalUnits: nest(quiet.OrganizationalUnits(), quiet.RootID()),
+	}
+	for _, a := range accts {
+		af := simorg.AccountFixture{Account: a, TaskDefinitions: map[string][]simorg.TaskDefinition{}}
+		for i, region := range quiet.EnabledRegions(a.ID) {
+			if a.ID == hot && i == 0 {
+				af.TaskDefinitions[region] = busy.TaskDefinitions(busyAccount, busy.EnabledRegions(busyAccount)[0])
+				continue
+			}
+			if tds := quiet.TaskDefinitions(a.ID, region); len(tds) > 0 {
+				af.TaskDefinitions[region] = tds
+			}
+		}
+		f.Accounts = append(f.Accounts, af)
+	}
+	org, err := simorg.New(f)
+	if err != nil {
+		return nil, fmt.Errorf("hot organization: %w", err)
+	}
+	return org, nil
+}
+
+// nest turns the flat OU list (parents first, Parent set) back into the
+// fixture's tree below parent.
+func nest(flat []simorg.OU, parent string) []simorg.OU {
+	var out []simorg.OU
+	for _, ou := range flat {
+		if ou.Parent == parent {
+			ou.Children = nest(flat, ou.ID)
+			ou.Parent = ""
+			out = append(out, ou)
+		}
+	}
+	return out
+}
+
+// plan is what an organization implies for a scan of every ACTIVE revision
+// of every enabled region of every account whose role can be assumed.
+type plan struct {
+	accounts  int   // listed, every state
+	assumable int   // ACTIVE and not denying the role
+	revisions []int // ACTIVE revisions per scannable target
+	findings  int64 // one row per container, one per undescribable revision
+}
+
+// planFor walks the organization the way a correct scan must.
+func planFor(org *simorg.Org) plan {
+	var p plan
+	for _, a := range org.Accounts() {
+		p.accounts++
+		if (a.State != "" && a.State != simorg.StateActive) || a.DenyAssume {
+			continue
+		}
+		p.assumable++
+		for _, region := range org.EnabledRegions(a.ID) {
+			if org.RegionDenied(a.ID, region) {
+				continue
+			}
+			n := 0
+			for _, td := range org.TaskDefinitions(a.ID, region) {
+				if td.Status != simorg.StatusActive {
+					continue
+				}
+				n++
+				if td.Vanishes || len(td.Containers) == 0 {
+					p.findings++
+				} else {
+					p.findings += int64(len(td.Containers))
+				}
+			}
+			p.revisions = append(p.revisions, n)
+		}
+	}
+	return p
+}
+
+// listPages is how many ListTaskDefinitions pages of 100 n ARNs take: at
+// least one, which comes back empty when there are none.
+func listPages(n int) int64 { return int64(max(1, (n+99)/100)) }
+
+// listCalls and describeCalls are the ECS calls the plan needs, without
+// retries.
+func (p plan) listCalls() int64 {
+	var n int64
+	for _, r := range p.revisions {
+		n += listPages(r)
+	}
+	return n
+}
+
+func (p plan) describeCalls() int64 {
+	var n int64
+	for _, r := range p.revisions {
+		n += int64(r)
+	}
+	return n
+}
+
+// maxRevisions is the largest target's revision count.
+func (p plan) maxRevisions() int { return slices.Max(append([]int{0}, p.revisions...)) }
