@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,10 +41,13 @@ func Parse(s string) (Spec, error) {
 func (s Spec) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // Plan assigns every account id to a shard of n. With weights (the work
-// each account took last night), it balances work: heaviest first, each
-// into the least-loaded shard; an account without a weight counts as an
-// average one. Without weights, a stable hash of the id decides, so adding
-// an account moves no other. The plan depends only on its inputs.
+// each account took in the previous run), it balances work: heaviest first,
+// each into the least-loaded shard. The balancing runs over the weighted
+// accounts only, not over ids: the previous run is fixed for the night, so
+// shards that list the organization at slightly different times still agree,
+// whatever accounts appeared or left in between. Accounts without a weight
+// (new since the previous run, or every account when there is none) go by a
+// stable hash of the id, so adding an account moves no other.
 func Plan(ids []string, weights map[string]int64, n int) map[string]int {
 	plan := make(map[string]int, len(ids))
 	if n <= 1 {
@@ -52,30 +56,29 @@ func Plan(ids []string, weights map[string]int64, n int) map[string]int {
 		}
 		return plan
 	}
-	if len(weights) == 0 {
-		for _, id := range ids {
-			h := fnv.New64a()
-			h.Write([]byte(id))
-			plan[id] = int(h.Sum64() % uint64(n))
+	balanced := balance(weights, n)
+	for _, id := range ids {
+		if s, ok := balanced[id]; ok {
+			plan[id] = s
+			continue
 		}
-		return plan
+		h := fnv.New64a()
+		h.Write([]byte(id))
+		plan[id] = int(h.Sum64() % uint64(n))
 	}
-	var total int64
-	for _, w := range weights {
-		total += max(w, 1)
-	}
-	mean := max(total/int64(len(weights)), 1)
-	weight := func(id string) int64 {
-		if w, ok := weights[id]; ok {
-			return max(w, 1)
-		}
-		return mean
-	}
-	sorted := slices.Clone(ids)
+	return plan
+}
+
+// balance places the weighted accounts, heaviest first (ties by id), each
+// into the least-loaded shard (ties to the lowest index).
+func balance(weights map[string]int64, n int) map[string]int {
+	weight := func(id string) int64 { return max(weights[id], 1) }
+	sorted := slices.Collect(maps.Keys(weights))
 	slices.SortFunc(sorted, func(a, b string) int {
 		return cmp.Or(cmp.Compare(weight(b), weight(a)), cmp.Compare(a, b))
 	})
 	load := make([]int64, n)
+	out := make(map[string]int, len(sorted))
 	for _, id := range sorted {
 		least := 0
 		for s := 1; s < n; s++ {
@@ -83,8 +86,8 @@ func Plan(ids []string, weights map[string]int64, n int) map[string]int {
 				least = s
 			}
 		}
-		plan[id] = least
+		out[id] = least
 		load[least] += weight(id)
 	}
-	return plan
+	return out
 }

@@ -3,6 +3,7 @@ package shard
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
 )
 
@@ -85,6 +86,30 @@ func TestPlanBalancesSkewedWork(t *testing.T) {
 		}
 	}
 	t.Logf("loads %v, mean %.0f, largest/mean %.3f", load, mean, float64(max(load[0], load[1], load[2], load[3]))/mean)
+}
+
+// TestPlanAgreesAcrossOrganizationChanges: shards list the organization at
+// slightly different times. One that saw an account more (created in
+// between) or one fewer (closed) must still place every other account
+// where its siblings did, or accounts would be scanned twice or never.
+func TestPlanAgreesAcrossOrganizationChanges(t *testing.T) {
+	t.Parallel()
+	accts := ids(1000)
+	weights := map[string]int64{}
+	for i, id := range accts {
+		weights[id] = int64(i%97 + 1)
+	}
+	before := Plan(accts, weights, 8)
+	created := append(slices.Clone(accts), "999999999999")
+	closed := accts[1:]
+	for name, list := range map[string][]string{"created": created, "closed": closed} {
+		after := Plan(list, weights, 8)
+		for _, id := range list {
+			if s, ok := before[id]; ok && after[id] != s {
+				t.Fatalf("%s: %s moved from shard %d to %d", name, id, s, after[id])
+			}
+		}
+	}
 }
 
 func TestPlanWithoutWeightsIsStableWhenAccountsAreAdded(t *testing.T) {
