@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,7 +90,17 @@ func List(ctx context.Context, api Lister, mode Mode) ([]Ref, error) {
 			return nil, err
 		}
 		inactive, err := listARNs(ctx, api, ecstypes.TaskDefinitionStatusInactive)
-		return append(active, inactive...), err
+		if err != nil {
+			return nil, err
+		}
+		// A revision deregistered between the two listings is in both:
+		// keep it once, as INACTIVE, its status now.
+		gone := make(map[string]bool, len(inactive))
+		for _, r := range inactive {
+			gone[r.ID] = true
+		}
+		active = slices.DeleteFunc(active, func(r Ref) bool { return gone[r.ID] })
+		return append(active, inactive...), nil
 	default:
 		return listARNs(ctx, api, ecstypes.TaskDefinitionStatusActive)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -72,11 +73,12 @@ type list []string
 
 func (l *list) String() string { return strings.Join(*l, ",") }
 
-// Set replaces the list with the comma-separated values of s.
+// Set replaces the list with the comma-separated values of s, each once:
+// a region or account named twice must not be scanned twice.
 func (l *list) Set(s string) error {
 	*l = nil
 	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(*l, v) {
 			*l = append(*l, v)
 		}
 	}

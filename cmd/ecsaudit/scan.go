@@ -87,7 +87,7 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 }
 
 var (
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
 	runIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 )
 
@@ -149,7 +149,7 @@ func (f *scanFlags) validate() error {
 	if f.Output == "" {
 		return errors.New("output: want a directory or s3://bucket/prefix")
 	}
-	if strings.Contains(f.Output, "://") && !strings.HasPrefix(f.Output, "s3://") {
+	if (strings.Contains(f.Output, "://") || strings.HasPrefix(strings.ToLower(f.Output), "s3:")) && !strings.HasPrefix(f.Output, "s3://") {
 		return fmt.Errorf("output %q: want a directory or s3://bucket/prefix", f.Output)
 	}
 	if !strings.HasPrefix(f.Output, "s3://") && (f.S3PathStyle || f.SSEKMSKeyID != "" || f.ExpectedBucketOwner != "") {
@@ -184,6 +184,11 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	part, err := f.shardFromBatch(getenv)
 	if err != nil {
 		return exitUsage, usageError{err}
+	}
+	if part.Count > 1 && f.RunID == "" && getenv("AWS_BATCH_JOB_ID") == "" {
+		// Each shard would make up its own run id, and no view would ever
+		// show the run: the shards must share one.
+		return exitUsage, usagef("shard %s: set --run-id (the same for every shard of the run)", part)
 	}
 	started := time.Now().UTC()
 	runID := f.RunID

@@ -49,6 +49,9 @@ func TestBadInput(t *testing.T) {
 		{"call timeout too long", []string{"--call-timeout", "11m"}, nil, "call-timeout"},
 		{"env call timeout", nil, map[string]string{"ECSAUDIT_CALL_TIMEOUT": "0s"}, "call-timeout"},
 		{"log level", []string{"--log-level", "loud"}, nil, "log-level"},
+		{"s3 with one slash", []string{"--output", "s3:/bucket/x"}, nil, "output"},
+		{"shard without a run id", []string{"--shard", "1/4"}, nil, "run-id"},
+		{"shard malformed", []string{"--shard", "4/4"}, nil, "shard"},
 		{"env concurrency", nil, map[string]string{"ECSAUDIT_CONCURRENCY": "abc"}, "ECSAUDIT_CONCURRENCY"},
 		{"env role name", nil, map[string]string{"ECSAUDIT_ROLE_NAME": "a b"}, "role name"},
 		{"env regions", nil, map[string]string{"ECSAUDIT_REGIONS": "mars-1"}, "region"},
@@ -91,5 +94,17 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 	// The flag's 4 replaced the environment's invalid 0, so the error is the log level's.
 	if code != exitUsage || !strings.Contains(stderr.String(), "log-level") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestListNamesEachValueOnce: a region or account given twice is scanned once.
+func TestListNamesEachValueOnce(t *testing.T) {
+	t.Parallel()
+	var l list
+	if err := l.Set(" us-east-1,eu-west-1,,us-east-1 , eu-west-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.String(); got != "us-east-1,eu-west-1" {
+		t.Fatalf("list %q", got)
 	}
 }
