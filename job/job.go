@@ -111,11 +111,18 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	})
 	defer stopGrace()
 
-	// Open both files first: an output that cannot be written fails the run
-	// before any AWS call.
+	// Open both files, and read the output's earlier runs, first: an
+	// output that cannot be used fails the run before any AWS call, not
+	// hours later at commit. (An S3 object sends nothing until its first
+	// part, so it is the listing that finds a missing bucket or a wrong
+	// owner.)
 	if err := errors.Join(w.Findings(work, nil), w.Coverage(work, nil)); err != nil {
-		r.w.Abort(err)
-		return r.row, fmt.Errorf("write output: %w", err)
+		return r.abort(fmt.Errorf("write output: %w", err))
+	}
+	if cfg.Previous != nil {
+		if _, err := cfg.Previous.List(work, output.RunsDataset+"/"); err != nil {
+			return r.abort(fmt.Errorf("read output: %w", err))
+		}
 	}
 	accts, err := r.organization(work)
 	if err != nil {
@@ -156,16 +163,14 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	g.Wait()
 	close(results)
 	if err := <-collected; err != nil {
-		r.row.Status = StatusFailed
-		return r.commit(err)
+		return r.abort(err)
 	}
 	if len(r.keep) > 0 {
 		// The carried rows were counted in their targets' coverage: a
 		// failure here would be a silent gap, so it fails the run.
 		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, cfg.AttemptID, r.keep, r.accounts, r.countFinding)
 		if err != nil {
-			r.row.Status = StatusFailed
-			return r.commit(err)
+			return r.abort(err)
 		}
 	}
 
@@ -195,6 +200,14 @@ type run struct {
 	keep     map[arnKey]string           // revisions carried, with their status now; the collector's
 }
 
+// abort discards everything written: an output that failed mid-run
+// leaves no file behind, let alone one a reader could mistake for data.
+func (r *run) abort(cause error) (output.Run, error) {
+	r.w.Abort(cause)
+	r.row.Status, r.row.EndedAt = StatusFailed, time.Now().UTC()
+	return r.row, cause
+}
+
 // commit writes the runs row last. A fatal cause is returned as is; a
 // failure to write is returned as the run's error.
 func (r *run) commit(cause error) (output.Run, error) {
@@ -202,6 +215,7 @@ func (r *run) commit(cause error) (output.Run, error) {
 	ctx := context.Background()
 	if err := r.w.Commit(ctx, r.row); err != nil {
 		r.w.Abort(err)
+		r.row.Status = StatusFailed
 		return r.row, errors.Join(cause, fmt.Errorf("write output: %w", err))
 	}
 	return r.row, cause

@@ -50,7 +50,7 @@ type Coverage struct {
 	ErrorCode       string    `parquet:"error_code"`
 	ErrorMessage    string    `parquet:"error_message"`
 	TaskDefinitions int64     `parquet:"task_definitions"`
-	Carried         int64     `parquet:"carried"` // of task_definitions, carried from an earlier run
+	Carried         int64     `parquet:"task_definitions_carried"` // of task_definitions, carried from an earlier run
 	Findings        int64     `parquet:"findings"`
 	APICalls        int64     `parquet:"api_calls"`
 	ThrottledCalls  int64     `parquet:"throttled_calls"`
@@ -83,7 +83,7 @@ type Run struct {
 	TargetsNotScanned  int64     `parquet:"targets_not_scanned"`  // (account, region) targets denied or failed
 	AccountsNotScanned int64     `parquet:"accounts_not_scanned"` // accounts denied or failed before their regions were known
 	TaskDefinitions    int64     `parquet:"task_definitions"`
-	Carried            int64     `parquet:"carried"`
+	Carried            int64     `parquet:"task_definitions_carried"`
 	Findings           int64     `parquet:"findings"`
 	Fail               int64     `parquet:"fail"`
 	Pass               int64     `parquet:"pass"`

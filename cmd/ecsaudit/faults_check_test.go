@@ -70,7 +70,7 @@ func (a audit) num(col string) int64 {
 }
 
 var runColumns = []string{"status", "accounts", "targets", "targets_scanned", "targets_not_scanned", "accounts_not_scanned",
-	"task_definitions", "findings", "fail", "pass", "not_applicable", "errors", "api_calls", "throttled_calls", "carried",
+	"task_definitions", "findings", "fail", "pass", "not_applicable", "errors", "api_calls", "throttled_calls", "task_definitions_carried",
 	"date_diff('millisecond', started_at, ended_at)"}
 
 // checkRun applies the invariants every run keeps, faults or not, and

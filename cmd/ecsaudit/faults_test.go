@@ -200,7 +200,7 @@ func TestFaultWarmRunsAfterPartialRun(t *testing.T) {
 		if i == 1 && a.num("targets_not_scanned") == 0 {
 			t.Fatal("night 2: no target failed")
 		}
-		if i > 0 && a.num("carried") == 0 {
+		if i > 0 && a.num("task_definitions_carried") == 0 {
 			t.Fatalf("night %d carried nothing", i+1)
 		}
 	}

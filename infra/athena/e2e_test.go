@@ -217,3 +217,24 @@ func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 		       (SELECT count(*) FROM findings) > (SELECT count(*) FROM ecsaudit_latest_findings)`),
 		[][]string{{"5", "1", "true", "true"}})
 }
+
+// TestMissingBucketFailsBeforeScanning: an S3 output that cannot be used
+// (here, no such bucket) stops the run before any AWS call of the scan,
+// with exit 1, instead of hours later at commit.
+func TestMissingBucketFailsBeforeScanning(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	cmd := exec.Command(clitest.Binary(t), "scan", "--simulate", "--output", "s3://no-such-bucket/x", "--s3-path-style", "--log-format", "json")
+	cmd.Env = clitest.Env(t.TempDir(), "AWS_REGION="+s3test.Region,
+		"AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey,
+		"AWS_ENDPOINT_URL_S3="+srv.URL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	code := clitest.ExitCode(t, cmd.Run())
+	if code != 1 || !strings.Contains(out.String(), "NoSuchBucket") {
+		t.Fatalf("exit %d, want 1 naming NoSuchBucket\n%s", code, out.String())
+	}
+	if strings.Contains(out.String(), "organization listed") {
+		t.Errorf("the organization was listed before the output was checked:\n%s", out.String())
+	}
+}

@@ -27,7 +27,7 @@ SELECT
   dt, run_id, attempt_id, shard_index, shard_count, status, started_at, ended_at,
   version, rule_version, rule_options, previous_run_id,
   accounts, targets, targets_scanned, targets_not_scanned, accounts_not_scanned,
-  task_definitions, carried, findings, fail, pass, not_applicable, errors,
+  task_definitions, task_definitions_carried, findings, fail, pass, not_applicable, errors,
   api_calls, throttled_calls
 FROM (
   SELECT
@@ -57,7 +57,7 @@ SELECT
   sum(targets_not_scanned) AS targets_not_scanned,
   sum(accounts_not_scanned) AS accounts_not_scanned,
   sum(task_definitions)    AS task_definitions,
-  sum(carried)             AS carried,
+  sum(task_definitions_carried) AS task_definitions_carried,
   sum(findings)            AS findings,
   sum(fail)                AS fail,
   sum(pass)                AS pass,
@@ -75,7 +75,7 @@ CREATE OR REPLACE VIEW ecsaudit_latest_runs AS
 SELECT
   dt, run_id, started_at, ended_at, version, rule_version, rule_options, shard_count,
   accounts, targets, targets_scanned, targets_not_scanned, accounts_not_scanned,
-  task_definitions, carried, findings, fail, pass, not_applicable, errors,
+  task_definitions, task_definitions_carried, findings, fail, pass, not_applicable, errors,
   api_calls, throttled_calls
 FROM (
   SELECT
@@ -86,9 +86,36 @@ FROM (
 WHERE newest = 1;
 
 -- The findings of each day's newest complete run: one row per container
--- (or one ERROR row per task definition that could not be read).
+-- (or one ERROR row per task definition that could not be read). dt is the
+-- run's, also for a shard whose files sit in the next day's partition.
 CREATE OR REPLACE VIEW ecsaudit_latest_findings AS
-SELECT f.*
+SELECT
+  f.run_id,
+  f.attempt_id,
+  f.scanned_at,
+  f.account_id,
+  f.account_name,
+  f.ou_path,
+  f.ou_names,
+  f.region,
+  f.task_definition_arn,
+  f.family,
+  f.revision,
+  f.status,
+  f.network_mode,
+  f.registered_at,
+  f.container_name,
+  f.image,
+  f.privileged,
+  f."user",
+  f.user_unset,
+  f.rule_id,
+  f.rule_version,
+  f.result,
+  f.reason,
+  f.severity,
+  f.carried,
+  r.dt AS dt
 FROM findings f
 JOIN ecsaudit_attempts a ON f.attempt_id = a.attempt_id AND f.dt = a.dt
 JOIN ecsaudit_latest_runs r ON a.run_id = r.run_id;
@@ -135,7 +162,7 @@ GROUP BY
 -- regions were known.
 CREATE OR REPLACE VIEW ecsaudit_coverage AS
 SELECT
-  c.dt,
+  r.dt AS dt,
   c.run_id,
   c.account_id,
   c.account_name,

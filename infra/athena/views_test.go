@@ -360,7 +360,7 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 		   '' AS previous_run_id,
 		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
 		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned, 0::BIGINT AS accounts_not_scanned,
-		   5::BIGINT AS task_definitions, 1::BIGINT AS carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
+		   5::BIGINT AS task_definitions, 1::BIGINT AS task_definitions_carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
 		   2::BIGINT AS pass, 3::BIGINT AS not_applicable, 0::BIGINT AS errors, 7::BIGINT AS api_calls,
 		   0::BIGINT AS throttled_calls
 		 FROM (VALUES
@@ -395,4 +395,43 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 			{"s6", "2026-11-28", "2", "6", "10", "12"},
 			{"s7", "2026-11-28", "2", "6", "10", "12"},
 		})
+}
+
+// TestShardAfterMidnightCountsOnTheRunsDay: shard 1 of a run started just
+// after midnight UTC, so its files sit in the next day's partition. The
+// views date its findings and coverage by the run, so the day's trend and
+// the compliance table hold both shards' accounts, and the next day holds
+// nothing of the run.
+func TestShardAfterMidnightCountsOnTheRunsDay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := t.Context()
+	for i, acct := range []string{prodAcct, devAcct} {
+		started := time.Date(2026, 11, 28, 23, 59, 30, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+		attempt := fmt.Sprintf("r1-shard%d", i)
+		name, path, names := account(acct)
+		w := output.NewWriter(output.Dir(dir), attempt, started)
+		f := output.Finding{RunID: "r1", AttemptID: attempt, ScannedAt: started, AccountID: acct, AccountName: name, OUPath: path, OUNames: names,
+			Region: "us-east-1", TaskDefinitionARN: "arn:aws:ecs:us-east-1:" + acct + ":task-definition/app:1", Family: "app", Revision: 1,
+			Status: "ACTIVE", NetworkMode: "host", ContainerName: "c", RuleID: "ECSAUDIT.HOSTNET.1", RuleVersion: "1", Result: "FAIL"}
+		c := target(acct, "us-east-1", "scanned", "", "", 1)
+		c.RunID, c.AttemptID, c.StartedAt = "r1", attempt, started
+		if err := errors.Join(w.Findings(ctx, []output.Finding{f}), w.Coverage(ctx, []output.Coverage{c})); err != nil {
+			t.Fatal(err)
+		}
+		run := output.Run{RunID: "r1", AttemptID: attempt, StartedAt: started, EndedAt: started.Add(time.Minute), Status: "complete",
+			RuleVersion: "1", ShardIndex: int32(i), ShardCount: 2, Accounts: 1, Targets: 1, TargetsScanned: 1, TaskDefinitions: 1, Findings: 1, Fail: 1}
+		if err := w.Commit(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openDuckDB(t, dir)
+	checkRows(t, "findings by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_latest_findings GROUP BY dt`),
+		[][]string{{"2026-11-28", "2"}})
+	checkRows(t, "coverage by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_coverage GROUP BY dt`),
+		[][]string{{"2026-11-28", "2"}})
+	checkRows(t, "trend", query(t, db, `SELECT dt, account_id, fail FROM ecsaudit_daily_trend ORDER BY 2`),
+		[][]string{{"2026-11-28", prodAcct, "1"}, {"2026-11-28", devAcct, "1"}})
+	checkRows(t, "compliance", query(t, db, `SELECT account_id, fail FROM ecsaudit_account_compliance ORDER BY 1`),
+		[][]string{{prodAcct, "1"}, {devAcct, "1"}})
 }
