@@ -21,6 +21,13 @@ type result struct {
 	warmPlan plan          // warm only: the next night's organization
 	warmB    bound         // warm only: the bound of describing new revisions only
 	base     []baselineRun // one per run, when the baseline is on
+	// The sharded scenario: per run, the whole sharded run and each shard;
+	// the bound with every shard's concurrency slots; the runs whose
+	// shards' findings do not add up to the unsharded run's.
+	sharded    []scanRun
+	shards     [][]scanRun
+	shardedB   bound
+	mismatches []error
 }
 
 // bench runs one scenario c.runs times, each run in its own output
@@ -55,6 +62,12 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 	if next != nil {
 		printBound(w, "next night's lower bound", res.warmB)
 	}
+	if sc.shards > 1 {
+		// Each shard has --concurrency slots of its own; a target's own
+		// bound does not change.
+		res.shardedB = lowerBound(coldWork, sc.shards*sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+		printBound(w, fmt.Sprintf("lower bound in %d shards", sc.shards), res.shardedB)
+	}
 
 	for i := range c.runs {
 		out := filepath.Join(dir, fmt.Sprintf("run%d", i+1))
@@ -77,7 +90,11 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		}
 		r.Bound, r.Expected, r.Planned = res.bound, res.plan, total(coldWork)
 		res.cold = append(res.cold, r)
-		printRun(w, fmt.Sprintf("run %d/%d", i+1, c.runs), r)
+		label := fmt.Sprintf("run %d/%d", i+1, c.runs)
+		if sc.shards > 1 {
+			label += " unsharded"
+		}
+		printRun(w, label, r)
 
 		if next != nil {
 			o.extra = nil
@@ -94,6 +111,29 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 			fmt.Fprintf(w, "    DescribeTaskDefinition: %d next night vs %d cold = %.2f%% (target ≤ 3%%)\n",
 				wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"],
 				pct(wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"]))
+		}
+
+		if sc.shards > 1 {
+			o.out = filepath.Join(dir, fmt.Sprintf("run%d-%dshards", i+1, sc.shards))
+			if err := os.MkdirAll(o.out, 0o755); err != nil {
+				return res, err
+			}
+			if o.cpuProfile != "" {
+				o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-shards-%d.pprof", sc.name, i+1))
+			}
+			whole, shards, err := runShards(ctx, org, simOptions(sc), o, sc.shards)
+			if err != nil {
+				return res, err
+			}
+			whole.Bound, whole.Expected, whole.Planned = res.shardedB, res.plan, total(coldWork)
+			res.sharded = append(res.sharded, whole)
+			res.shards = append(res.shards, shards)
+			if whole.Row.Findings != r.Row.Findings {
+				res.mismatches = append(res.mismatches, fmt.Errorf("%s run %d: the shards' findings add up to %d, the unsharded run's are %d",
+					sc.name, i+1, whole.Row.Findings, r.Row.Findings))
+			}
+			printShards(w, fmt.Sprintf("run %d/%d in %d shards", i+1, c.runs, sc.shards), r, whole, shards)
+			continue // no baseline: the comparison is with the unsharded run
 		}
 
 		if c.baseline {

@@ -19,22 +19,8 @@ import (
 // an ECS bucket empty, the naive baseline agrees on the findings, and
 // --cpu-profile writes a profile.
 func TestSmallScenarioCounts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	t.Parallel()
+	bin, org, p, opts := reduced(t)
 	ctx := context.Background()
-	bin, err := buildBinary(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	org := simorg.Generate(simorg.Spec{Seed: 7, Accounts: 6, Regions: 2, RevisionsPerRegion: 30,
-		NonCompliantShare: 0.1, InactiveShare: 0.1, VanishShare: 0.05})
-	p := planFor(org)
-	if p.findings == 0 || len(p.revisions) != 12 {
-		t.Fatalf("plan: %d findings over %d targets", p.findings, len(p.revisions))
-	}
-	opts := simorg.Options{Latency: time.Millisecond, LatencyJitter: 2 * time.Millisecond, ECSLimit: simorg.RealECSLimit()}
 
 	profile := filepath.Join(t.TempDir(), "cpu.pprof")
 	r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), concurrency: 32, ecsRate: 10, ecsBurst: 10, cpuProfile: profile})
@@ -77,6 +63,72 @@ func TestSmallScenarioCounts(t *testing.T) {
 	if want := p.naiveCalls(simorg.Stats{Calls: map[string]int64{"ListAccounts": 1}}); b.Calls != want {
 		t.Errorf("baseline: %d calls, want %d", b.Calls, want)
 	}
+}
+
+// TestShardedScenarioSums runs the reduced organization unsharded and then
+// as 3 concurrent shards of one run, as a correctness check of the sharded
+// scenario, never of speed: every shard exits 0 and commits its own runs
+// row of the same run, the shards' findings add up to the unsharded run's,
+// every revision is described exactly once over all shards, and no request
+// found an ECS bucket empty.
+func TestShardedScenarioSums(t *testing.T) {
+	bin, org, p, opts := reduced(t)
+	ctx := context.Background()
+	o := scanOptions{bin: bin, out: t.TempDir(), concurrency: 32, ecsRate: 10, ecsBurst: 10}
+	single, err := runScan(ctx, org, opts, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single.Row.Findings != p.findings {
+		t.Fatalf("unsharded: %d findings, the organization implies %d", single.Row.Findings, p.findings)
+	}
+
+	const n = 3
+	o.out = t.TempDir()
+	whole, shards, err := runShards(ctx, org, opts, o, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for i, s := range shards {
+		if s.Exit != 0 || s.Row.ShardIndex != int32(i) || s.Row.ShardCount != n || s.Row.RunID != shards[0].Row.RunID {
+			t.Errorf("shard %d: exit %d, runs row of shard %d/%d of run %q", i, s.Exit, s.Row.ShardIndex, s.Row.ShardCount, s.Row.RunID)
+		}
+		sum += s.Row.Findings
+	}
+	if sum != single.Row.Findings || whole.Row.Findings != sum {
+		t.Errorf("shards' findings add up to %d (whole run %d), the unsharded run's are %d", sum, whole.Row.Findings, single.Row.Findings)
+	}
+	if got := whole.Stats.Calls["DescribeTaskDefinition"]; got != p.describeCalls() {
+		t.Errorf("DescribeTaskDefinition calls over all shards: %d, the organization implies %d", got, p.describeCalls())
+	}
+	if v := violations(whole.Stats); v != 0 {
+		t.Errorf("%d requests found an ECS bucket empty", v)
+	}
+}
+
+// reduced skips the test in -short mode and runs it in parallel; it builds
+// the binary and returns it with a reduced small organization (6 accounts
+// × 2 regions × 30 revisions, with inactive and vanishing revisions), its
+// plan, and a simulator with 1–3 ms of latency and AWS's ECS bucket.
+func reduced(t *testing.T) (string, *simorg.Org, plan, simorg.Options) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin, err := buildBinary(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := simorg.Generate(simorg.Spec{Seed: 7, Accounts: 6, Regions: 2, RevisionsPerRegion: 30,
+		NonCompliantShare: 0.1, InactiveShare: 0.1, VanishShare: 0.05})
+	p := planFor(org)
+	if p.findings == 0 || len(p.revisions) != 12 {
+		t.Fatalf("plan: %d findings over %d targets", p.findings, len(p.revisions))
+	}
+	opts := simorg.Options{Latency: time.Millisecond, LatencyJitter: 2 * time.Millisecond, ECSLimit: simorg.RealECSLimit()}
+	return bin, org, p, opts
 }
 
 // TestLowerBound pins the bound's arithmetic to hand-computed cases.

@@ -5,6 +5,7 @@
 //	go run ./cmd/ecsaudit-bench -scenario small
 //	go run ./cmd/ecsaudit-bench -scenario small,hot -runs 3
 //	go run ./cmd/ecsaudit-bench -scenario wide -runs 1 -baseline=false
+//	go run ./cmd/ecsaudit-bench -scenario sharded -shards 4
 //
 // It builds cmd/ecsaudit, serves a generated organization in-process with
 // simorg (10–30 ms of latency per call and AWS's ECS token bucket per
@@ -13,10 +14,14 @@
 // against a computed lower bound, API calls by operation, throttled calls,
 // bucket violations (requests that found the simulator's bucket empty),
 // the child's peak RSS and CPU time, and the findings of its runs row. The
+// sharded scenario runs an organization once unsharded and then as
+// -shards concurrent child processes of one run, and reports the gain. The
 // scenarios and the lower bound are described in docs/performance.md.
 //
-// Scenarios: small, wide, hot, warm (see -list). Nothing is asserted: the
-// figures are printed, and a Markdown summary table closes the output.
+// Scenarios: small, wide, hot, warm, sharded (see -list). Nothing is
+// asserted on time: the figures are printed, and a Markdown summary table
+// closes the output. Only shards whose findings do not add up to the
+// unsharded run's make the command fail, after the summary.
 package main
 
 import (
@@ -58,6 +63,8 @@ type config struct {
 	concurrency      int
 	ecsRate          float64
 	ecsBurst         int
+	shards           int    // the sharded scenario's shard count
+	shardedBase      string // the scenario the sharded scenario shards
 }
 
 func (c *config) validate(known map[string]scenario) error {
@@ -68,6 +75,12 @@ func (c *config) validate(known map[string]scenario) error {
 	}
 	if c.runs < 1 || c.runs > 100 {
 		return fmt.Errorf("runs %d: want 1 to 100", c.runs)
+	}
+	if b, ok := known[c.shardedBase]; !ok || b.shards > 0 || b.next != nil {
+		return fmt.Errorf("sharded-base %q: want a scenario scanned once a run (small, hot, wide)", c.shardedBase)
+	}
+	if c.shards < 2 || c.shards > 64 {
+		return fmt.Errorf("shards %d: want 2 to 64", c.shards)
 	}
 	if c.concurrency < 0 || c.ecsRate < 0 || c.ecsBurst < 0 || c.baselineAccounts < -1 {
 		return errors.New("concurrency, ecs-rate, ecs-burst and baseline-accounts must not be negative")
@@ -100,18 +113,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.concurrency, "concurrency", 0, "override the scenario's --concurrency")
 	fs.Float64Var(&c.ecsRate, "ecs-rate", 0, "override the scenario's --ecs-rate")
 	fs.IntVar(&c.ecsBurst, "ecs-burst", 0, "override the scenario's --ecs-burst")
+	fs.IntVar(&c.shards, "shards", 4, "the sharded scenario's shards, run at once as child processes")
+	fs.StringVar(&c.shardedBase, "sharded-base", "small", "the `scenario` the sharded scenario scans unsharded and in shards")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *list {
 		for _, n := range names(known) {
-			fmt.Fprintf(stdout, "%-6s %s\n", n, known[n].about)
+			fmt.Fprintf(stdout, "%-7s %s\n", n, known[n].about)
 		}
 		return nil
 	}
 	c.scenarios = strings.Split(*scenarioList, ",")
 	if *scenarioList == "all" {
-		c.scenarios = []string{"small", "hot", "warm", "wide"}
+		c.scenarios = []string{"small", "hot", "warm", "sharded", "wide"}
 	}
 	if err := c.validate(known); err != nil {
 		return err
@@ -143,6 +158,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var results []result
 	for _, name := range c.scenarios {
 		sc := known[name]
+		if sc.shards > 0 {
+			sc = sharded(known[c.shardedBase], c.shards)
+		}
 		if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
 			sc.name += "-custom" // a budget of one's own: its own label, directory and profiles
 		}
@@ -165,5 +183,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		results = append(results, res)
 	}
 	summary(stdout, results)
-	return nil
+	var mismatches []error
+	for _, res := range results {
+		mismatches = append(mismatches, res.mismatches...)
+	}
+	return errors.Join(mismatches...)
 }

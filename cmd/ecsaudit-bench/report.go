@@ -28,6 +28,32 @@ func printRun(w io.Writer, label string, r scanRun) {
 		mib(r.MaxRSS), round(r.CPU), round(r.SimCPU))
 }
 
+// printShards prints a sharded run: the whole run as printRun does (its
+// child figures being the largest shard's peak RSS and the shards' CPU
+// summed), its gain over the unsharded run, whether the shards' findings
+// add up to the unsharded run's, and each shard.
+func printShards(w io.Writer, label string, single, whole scanRun, shards []scanRun) {
+	printRun(w, label, whole)
+	check := "= the unsharded run's: ok"
+	if whole.Row.Findings != single.Row.Findings {
+		check = fmt.Sprintf("≠ the unsharded run's %d: MISMATCH", single.Row.Findings)
+	}
+	fmt.Fprintf(w, "    gain %.2f× (unsharded %v ÷ sharded %v, first start to last exit); shards' findings %d %s\n",
+		ratio(single.Wall, whole.Wall), round(single.Wall), round(whole.Wall), whole.Row.Findings, check)
+	fmt.Fprintf(w, "    CPU: shards %v + this process (simulator) %v in %v on %d CPUs = %.0f%% busy\n",
+		round(whole.CPU), round(whole.SimCPU), round(whole.Wall), runtime.NumCPU(), cpuBusy(whole))
+	for i, s := range shards {
+		fmt.Fprintf(w, "    shard %d/%d: wall %v, exit %d, accounts %d, targets scanned %d, findings %d, peak RSS %s, CPU %v\n",
+			i, len(shards), round(s.Wall), s.Exit, s.Row.Accounts, s.Row.TargetsScanned, s.Row.Findings, mib(s.MaxRSS), round(s.CPU))
+	}
+}
+
+// cpuBusy is the share of the machine's CPUs the children and this process
+// used during a run.
+func cpuBusy(r scanRun) float64 {
+	return 100 * ratio(r.CPU+r.SimCPU, r.Wall*time.Duration(runtime.NumCPU()))
+}
+
 // printBound prints a bound and its terms.
 func printBound(w io.Writer, label string, b bound) {
 	fmt.Fprintf(w, "%s %v (%s): slowest target %v, budget ÷ concurrency %v, whole rounds %v, latency ÷ in-flight %v; + discovery %v\n",
@@ -56,7 +82,13 @@ func summary(w io.Writer, results []result) {
 		if len(res.warm) > 0 {
 			name += " (cold)"
 		}
+		if len(res.sharded) > 0 {
+			name += " (unsharded)"
+		}
 		row(w, name, res.cold, res.base)
+		if len(res.sharded) > 0 {
+			row(w, fmt.Sprintf("%s (%d shards)", res.sc.name, res.sc.shards), res.sharded, nil)
+		}
 		if len(res.warm) > 0 {
 			row(w, res.sc.name+" (next night)", res.warm, nil)
 			var shares []float64
@@ -65,6 +97,42 @@ func summary(w io.Writer, results []result) {
 			}
 			fmt.Fprintf(w, "\n%s: next night's DescribeTaskDefinition calls = %.2f%% of the cold run's (median; target ≤ 3%%)\n\n", res.sc.name, median(shares))
 		}
+	}
+	for _, res := range results {
+		if len(res.sharded) > 0 {
+			shardSummary(w, res)
+		}
+	}
+}
+
+// shardSummary prints a sharded scenario's gain, CPU use and shards, as
+// medians over the runs.
+func shardSummary(w io.Writer, res result) {
+	var gains, busy []float64
+	for i, whole := range res.sharded {
+		gains = append(gains, ratio(res.cold[i].Wall, whole.Wall))
+		busy = append(busy, cpuBusy(whole))
+	}
+	check := "the shards' findings add up to the unsharded run's in every run"
+	if len(res.mismatches) > 0 {
+		check = fmt.Sprintf("MISMATCH: the shards' findings differ from the unsharded run's in %d of %d runs", len(res.mismatches), len(res.sharded))
+	}
+	fmt.Fprintf(w, "\n%s: gain unsharded ÷ sharded wall = %.2f× (median) with %d shards; %s.\n", res.sc.name, median(gains), res.sc.shards, check)
+	fmt.Fprintf(w, "CPU caps the gain too: the shards are processes on the same %d CPUs as the simulator, which were %.0f%% busy during the sharded runs (median).\n\n",
+		runtime.NumCPU(), median(busy))
+	fmt.Fprintln(w, "| shard | accounts | targets scanned | findings | wall | child peak RSS | child CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for i := range res.sc.shards {
+		var walls, cpus []time.Duration
+		var rss []int64
+		for _, shards := range res.shards {
+			walls = append(walls, shards[i].Wall)
+			cpus = append(cpus, shards[i].CPU)
+			rss = append(rss, shards[i].MaxRSS)
+		}
+		s := res.shards[0][i].Row
+		fmt.Fprintf(w, "| %d/%d | %d | %d | %d | %v | %s | %v |\n",
+			i, res.sc.shards, s.Accounts, s.TargetsScanned, s.Findings, round(median(walls)), mib(median(rss)), round(median(cpus)))
 	}
 }
 

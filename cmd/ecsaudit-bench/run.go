@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,9 +44,13 @@ func simOptions(sc scenario) simorg.Options {
 	}
 }
 
-// scanRun is one run of the ecsaudit binary and what the simulator saw.
+// scanRun is one run of the ecsaudit binary and what the simulator saw. For
+// a run made of shards, it is either one shard (its own wall, exit, runs row,
+// RSS and CPU) or the whole run (see runShards).
 type scanRun struct {
 	Wall     time.Duration
+	Started  time.Time // when the child started
+	Ended    time.Time // when the child exited
 	Exit     int
 	Row      output.Run
 	Stats    simorg.Stats
@@ -68,56 +74,135 @@ type scanOptions struct {
 	extra       []string
 }
 
-// runScan serves org with opts, runs the binary against it once, and
+// runScan serves org with sopts, runs the binary against it once, and
 // measures the run.
 func runScan(ctx context.Context, org *simorg.Org, sopts simorg.Options, o scanOptions) (scanRun, error) {
+	whole, _, err := runShards(ctx, org, sopts, o, 1)
+	return whole, err
+}
+
+// runShards serves org with sopts and runs the binary against it as n
+// concurrent child processes, shards 0/n to n-1/n of one run (--shard i/n,
+// a common --run-id) writing into o.out; n = 1 is one unsharded run, with
+// neither flag. With a CPU profile, shard i writes it to the named file with
+// "-shard<i>" before the extension. It returns the whole run, then each
+// shard by index. The whole run's wall is from the first shard's start to
+// the last shard's exit; its stats and CPU are the simulator's; its runs
+// row is the shards' rows summed, its CPU the shards' CPU summed, its RSS
+// the largest shard's. Every shard is waited for; an error names each shard
+// that failed.
+func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o scanOptions, n int) (scanRun, []scanRun, error) {
 	srv, err := simorg.Start(org, sopts)
 	if err != nil {
-		return scanRun{}, err
+		return scanRun{}, nil, err
 	}
 	defer srv.Close()
 
-	before, err := runIDs(o.out)
+	before, err := attempts(o.out)
 	if err != nil {
-		return scanRun{}, err
+		return scanRun{}, nil, err
 	}
-	args := []string{"scan", "--output", o.out,
-		"--concurrency", strconv.Itoa(o.concurrency),
-		"--ecs-rate", strconv.FormatFloat(o.ecsRate, 'f', -1, 64),
-		"--ecs-burst", strconv.Itoa(o.ecsBurst),
-		"--log-format", "json", "--log-level", "warn"}
-	if o.cpuProfile != "" {
-		args = append(args, "--cpu-profile", o.cpuProfile)
-	}
-	args = append(args, o.extra...)
-	cmd := exec.CommandContext(ctx, o.bin, args...)
 	home, err := os.MkdirTemp("", "ecsaudit-bench-home")
 	if err != nil {
-		return scanRun{}, err
+		return scanRun{}, nil, err
 	}
 	defer os.RemoveAll(home)
 	// The SDK's standard chain only: no profile, no IMDS, the simulator's
 	// endpoint and the management account's static keys.
-	cmd.Env = []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
 		"AWS_ENDPOINT_URL=" + srv.URL(),
 	}
+	runID := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	shards := make([]scanRun, n)
+	errs := make([]error, n)
+	selfBefore := selfCPU()
+	var wg sync.WaitGroup
+	for i := range n {
+		args, profile := scanArgs(o), o.cpuProfile
+		if n > 1 {
+			args = append(args, "--shard", fmt.Sprintf("%d/%d", i, n), "--run-id", runID)
+			if profile != "" {
+				ext := filepath.Ext(profile)
+				profile = fmt.Sprintf("%s-shard%d%s", strings.TrimSuffix(profile, ext), i, ext)
+			}
+		}
+		if profile != "" {
+			args = append(args, "--cpu-profile", profile)
+		}
+		args = append(args, o.extra...)
+		wg.Go(func() {
+			shards[i], errs[i] = runChild(ctx, o.bin, args, env)
+			if errs[i] != nil && n > 1 {
+				errs[i] = fmt.Errorf("shard %d/%d: %w", i, n, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	simCPU := selfCPU() - selfBefore
+	if err := errors.Join(errs...); err != nil {
+		return scanRun{}, shards, err
+	}
+
+	rows, err := readRuns(o.out)
+	if err != nil {
+		return scanRun{}, shards, err
+	}
+	for _, row := range rows {
+		if i := int(row.ShardIndex); !before[row.AttemptID] && i < n {
+			shards[i].Row = row
+		}
+	}
+	whole := shards[0]
+	for i, s := range shards {
+		if s.Row.RunID == "" {
+			return scanRun{}, shards, fmt.Errorf("no new runs row for shard %d/%d under %s", i, n, o.out)
+		}
+		if i == 0 {
+			continue
+		}
+		if s.Started.Before(whole.Started) {
+			whole.Started = s.Started
+		}
+		if s.Ended.After(whole.Ended) {
+			whole.Ended = s.Ended
+		}
+		whole.Row = addCounts(whole.Row, s.Row)
+		whole.MaxRSS = max(whole.MaxRSS, s.MaxRSS)
+		whole.CPU += s.CPU
+	}
+	whole.Wall = whole.Ended.Sub(whole.Started)
+	whole.Stats, whole.SimCPU = srv.Stats(), simCPU
+	return whole, shards, nil
+}
+
+// scanArgs are the arguments every child gets.
+func scanArgs(o scanOptions) []string {
+	return []string{"scan", "--output", o.out,
+		"--concurrency", strconv.Itoa(o.concurrency),
+		"--ecs-rate", strconv.FormatFloat(o.ecsRate, 'f', -1, 64),
+		"--ecs-burst", strconv.Itoa(o.ecsBurst),
+		"--log-format", "json", "--log-level", "warn"}
+}
+
+// runChild runs the binary once with args and env and measures the
+// process; the runs row is read by the caller.
+func runChild(ctx context.Context, bin string, args, env []string) (scanRun, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 
-	selfBefore := selfCPU()
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	simCPU := selfCPU() - selfBefore
-
+	started := time.Now()
+	err := cmd.Run()
+	ended := time.Now()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return scanRun{}, fmt.Errorf("run ecsaudit: %w", err)
 	}
-	r := scanRun{Wall: wall, Exit: cmd.ProcessState.ExitCode(), Stats: srv.Stats(), SimCPU: simCPU, Stderr: tail(stderr.String(), 2000)}
+	r := scanRun{Wall: ended.Sub(started), Started: started, Ended: ended, Exit: cmd.ProcessState.ExitCode(), Stderr: tail(stderr.String(), 2000)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
 		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -125,19 +210,27 @@ func runScan(ctx context.Context, org *simorg.Org, sopts simorg.Options, o scanO
 	if r.Exit != 0 {
 		return r, fmt.Errorf("ecsaudit exited %d\nstdout:\n%s\nstderr (tail):\n%s", r.Exit, stdout.String(), r.Stderr)
 	}
-	rows, err := readRuns(o.out)
-	if err != nil {
-		return r, err
-	}
-	for _, row := range rows {
-		if !before[row.RunID] {
-			r.Row = row
-		}
-	}
-	if r.Row.RunID == "" {
-		return r, fmt.Errorf("no new runs row under %s", o.out)
-	}
 	return r, nil
+}
+
+// addCounts adds b's counts to a's, for the runs rows of the shards of one
+// run; a's identity (run id, status, times) stays.
+func addCounts(a, b output.Run) output.Run {
+	a.Accounts += b.Accounts
+	a.Targets += b.Targets
+	a.TargetsScanned += b.TargetsScanned
+	a.TargetsNotScanned += b.TargetsNotScanned
+	a.AccountsNotScanned += b.AccountsNotScanned
+	a.TaskDefinitions += b.TaskDefinitions
+	a.Carried += b.Carried
+	a.Findings += b.Findings
+	a.Fail += b.Fail
+	a.Pass += b.Pass
+	a.NotApplicable += b.NotApplicable
+	a.Errors += b.Errors
+	a.APICalls += b.APICalls
+	a.ThrottledCalls += b.ThrottledCalls
+	return a
 }
 
 // selfCPU is this process's user and system time so far.
@@ -168,12 +261,13 @@ func readRuns(dir string) ([]output.Run, error) {
 	return rows, nil
 }
 
-// runIDs are the runs already committed below dir.
-func runIDs(dir string) (map[string]bool, error) {
+// attempts are the attempts (one per shard of a run) already committed
+// below dir.
+func attempts(dir string) (map[string]bool, error) {
 	rows, err := readRuns(dir)
 	ids := map[string]bool{}
 	for _, r := range rows {
-		ids[r.RunID] = true
+		ids[r.AttemptID] = true
 	}
 	return ids, err
 }

@@ -26,6 +26,10 @@ type scenario struct {
 	// baselineAccounts is how many accounts the naive baseline scans by
 	// default before its time is extrapolated; 0 means all of them.
 	baselineAccounts int
+	// shards, above 1, makes each run scan the organization once unsharded
+	// and then as that many concurrent shards of one run (the sharded
+	// scenario); such a scenario has no baseline.
+	shards int
 }
 
 // latency is what every simulated response waits: 10 ms plus up to 20 ms of
@@ -94,7 +98,23 @@ func scenarios() map[string]scenario {
 	for _, s := range list {
 		m[s.name] = s
 	}
+	m["sharded"] = sharded(m["small"], 4)
 	return m
+}
+
+// sharded is base scanned unsharded and then as n concurrent shards of one
+// run, each shard with base's budget (--concurrency slots of its own). It is
+// named sharded, or sharded-<base> when base is not small.
+func sharded(base scenario, n int) scenario {
+	sc := base
+	sc.name = "sharded"
+	if base.name != "small" {
+		sc.name += "-" + base.name
+	}
+	sc.about = fmt.Sprintf("the %s organization scanned unsharded, then as %d concurrent shards of one run "+
+		"(--shard i/%d --run-id, each with the same budget); -shards, -sharded-base", base.name, n, n)
+	sc.shards = n
+	return sc
 }
 
 // hotRevisions is the size of the hot scenario's one busy target.
