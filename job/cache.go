@@ -39,7 +39,8 @@ type carried struct {
 // A run that was partial or interrupted qualifies: every non-ERROR row it
 // committed is exactly as valid as a complete run's, but a target it did
 // not fully scan has no PASS rows, so its revisions are not taken.
-func loadCache(ctx context.Context, src output.Source, runID string, rule check.Options) (*cache, error) {
+// Only accounts mine takes are indexed: a shard holds its own share.
+func loadCache(ctx context.Context, src output.Source, runID string, rule check.Options, mine func(account string) bool) (*cache, error) {
 	prev, err := output.FindPrevious(ctx, src, func(r output.Run) bool {
 		return r.RunID != runID && r.Status != StatusFailed &&
 			r.RuleVersion == check.RuleVersion && r.RuleOptions == rule.String()
@@ -73,7 +74,7 @@ func loadCache(ctx context.Context, src output.Source, runID string, rule check.
 			return nil, fmt.Errorf("read earlier coverage: %w", err)
 		}
 		err = output.Read(ctx, src, p.FindingsKey(), func(r arnRow) error {
-			if r.Result != string(check.Error) && r.ARN != "" && !partial[[2]string{r.AccountID, r.Region}] {
+			if r.Result != string(check.Error) && r.ARN != "" && mine(r.AccountID) && !partial[[2]string{r.AccountID, r.Region}] {
 				k := keyOf(r.ARN)
 				c.rows[k] = min(c.rows[k]+1, 65535)
 			}

@@ -78,7 +78,7 @@ func (r *run) loadCache(ctx context.Context) error {
 	if r.cfg.Previous == nil || r.cfg.Full || r.cfg.Revisions == taskdefs.Latest {
 		return nil
 	}
-	c, err := loadCache(ctx, r.cfg.Previous, r.cfg.RunID, r.cfg.Rule)
+	c, err := loadCache(ctx, r.cfg.Previous, r.cfg.RunID, r.cfg.Rule, r.mine)
 	if err != nil || c == nil {
 		return err
 	}
