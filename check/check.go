@@ -16,8 +16,10 @@ const RuleID = "ECSAUDIT.HOSTNET.1"
 const AWSConfigRuleID = "ECS_TASK_DEFINITION_USER_FOR_HOST_MODE_CHECK"
 
 // RuleVersion changes whenever a verdict for the same input could change;
-// cached verdicts from another version are not reused.
-const RuleVersion = "1"
+// cached verdicts from another version are not reused. Version 2 reads the
+// user field exactly as the runtime does: an empty user part (":1000") is
+// uid 0.
+const RuleVersion = "2"
 
 // TaskDefinition is the part of an ECS task definition the rule reads.
 // It deliberately has no field for environment variables or secrets.
@@ -169,6 +171,9 @@ func evaluate(networkMode string, c Container, opts Options) Verdict {
 	if u.Unusual {
 		notes = append(notes, "unusual spelling of user "+u.quoted()+": the runtime does not read it as root")
 	}
+	if u.Invalid {
+		notes = append(notes, "user "+u.quoted()+" is a uid outside 0-2147483647: the runtime refuses to start the container")
+	}
 	if len(fails) > 0 {
 		v.Result = Fail
 		v.Reason = strings.Join(append(fails, notes...), "; ")
@@ -176,7 +181,7 @@ func evaluate(networkMode string, c Container, opts Options) Verdict {
 	}
 	v.Result = Pass
 	if len(notes) == 0 {
-		notes = append(notes, "host networking, not privileged, user "+u.quoted()+" is not root")
+		notes = append(notes, "host networking, not privileged, user "+u.quoted()+" is not root"+u.assumption())
 	}
 	v.Reason = strings.Join(notes, "; ")
 	return v
@@ -197,7 +202,7 @@ func awsConfig(v Verdict, privileged bool, u User) Verdict {
 		v.Reason = "aws-config: not privileged and user unset"
 	default:
 		v.Result = Pass
-		v.Reason = "aws-config: not privileged and user " + u.quoted() + " is not root"
+		v.Reason = "aws-config: not privileged and user " + u.quoted() + " is not root" + u.assumption()
 	}
 	return v
 }

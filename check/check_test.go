@@ -51,12 +51,30 @@ func TestEvaluate(t *testing.T) {
 		{"sign only", "host", nil, ptr("+"), Options{}, want{result: Pass}},
 		{"0x0 is not decimal", "host", nil, ptr("0x0"), Options{}, want{result: Pass}},
 		{"huge zero string", "host", nil, ptr(strings.Repeat("0", 40)), Options{}, want{result: Fail}},
-		{"huge nonzero", "host", nil, ptr("99999999999999999999999"), Options{}, want{result: Pass}},
+		{"huge nonzero", "host", nil, ptr("99999999999999999999999"), Options{}, want{result: Pass, reasonHas: []string{"refuses to start"}}},
 
 		// Group part alone never makes it root.
 		{"app:root", "host", nil, ptr("app:root"), Options{}, want{result: Pass, reasonHas: []string{"root group"}}},
 		{"1000:00", "host", nil, ptr("1000:00"), Options{}, want{result: Pass, reasonHas: []string{"root group"}}},
-		{":0 empty user part", "host", nil, ptr(":0"), Options{}, want{result: Pass, reasonHas: []string{"root group"}}},
+		{"1000:+0 signed root group", "host", nil, ptr("1000:+0"), Options{}, want{result: Pass, reasonHas: []string{"root group"}}},
+
+		// An empty user part is the runtime's default uid, 0, whatever the group.
+		{":0 empty user part", "host", nil, ptr(":0"), Options{}, want{result: Fail, reasonHas: []string{"empty user part", "uid 0"}, severity: SeverityHigh}},
+		{":1000 empty user part", "host", nil, ptr(":1000"), Options{}, want{result: Fail, reasonHas: []string{"empty user part"}}},
+		{": alone", "host", nil, ptr(":"), Options{}, want{result: Fail}},
+		{":app", "host", ptr(false), ptr(":app"), Options{}, want{result: Fail}},
+		{"::", "host", nil, ptr("::"), Options{}, want{result: Fail}},
+		{"aws-config :1000", "host", nil, ptr(":1000"), Options{Compat: AWSConfig}, want{result: Fail, reasonHas: []string{"empty user part"}}},
+
+		// Numbers the runtime refuses: the container cannot start.
+		{"-1", "host", nil, ptr("-1"), Options{}, want{result: Pass, reasonHas: []string{"refuses to start"}}},
+		{"2147483648", "host", nil, ptr("2147483648"), Options{}, want{result: Pass, reasonHas: []string{"refuses to start"}}},
+		{"2147483647", "host", nil, ptr("2147483647"), Options{}, want{result: Pass}},
+		{"root with out-of-range group", "host", nil, ptr("root:99999999999999999999"), Options{}, want{result: Fail}},
+		{"0:a:b", "host", nil, ptr("0:a:b"), Options{}, want{result: Fail}},
+
+		// Names rest on the passwd assumption, and say so.
+		{"named user", "host", nil, ptr("www-data"), Options{}, want{result: Pass, reasonHas: []string{"only root has uid 0"}}},
 
 		// Unusual spellings are not root to the runtime.
 		{"ROOT", "host", nil, ptr("ROOT"), Options{}, want{result: Pass, reasonHas: []string{"unusual spelling"}}},
