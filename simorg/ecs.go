@@ -236,6 +236,10 @@ func (s *Server) describeTaskDefinition(c *call, in ecsRequest, sh shard, ai, ri
 		s.fail(c, notFound)
 		return
 	}
+	if e := td.DescribeError; e != nil {
+		s.fail(c, &apiError{status: 400, code: e.Code, message: e.Message})
+		return
+	}
 	td = s.org.complete(td, ai, ri)
 	out := map[string]any{"taskDefinition": wireTaskDefinition(td, s.org.partition)}
 	for _, inc := range in.Include {

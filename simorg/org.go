@@ -86,12 +86,24 @@ type TaskDefinition struct {
 	// Vanishes makes the revision appear in listings but fail to describe,
 	// as one deleted between the two calls would.
 	Vanishes bool `json:"vanishes,omitempty"`
+	// DescribeError makes the revision appear in listings but answer
+	// DescribeTaskDefinition with this error, every time: an error that
+	// does not mean "deleted", such as an IAM or SCP denial of the one
+	// action, or a ClientException with another message.
+	DescribeError *DescribeError `json:"describeError,omitempty"`
 	// Unchecked serves the revision as the fixture gives it, without the
 	// checks ECS applies at registration (family and container name
 	// patterns, a required image, at least one container): hostile or
 	// broken API data. The family must still be non-empty and free of ':'.
 	Unchecked  bool        `json:"unchecked,omitempty"`
 	Containers []Container `json:"containers"`
+}
+
+// DescribeError is an ECS error answer: its code (ClientException,
+// AccessDeniedException, InvalidParameterException, …) and message.
+type DescribeError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // The task definition statuses ECS reports.
@@ -116,9 +128,9 @@ type Container struct {
 	PortMappings []PortMapping `json:"portMappings,omitempty"`
 	Environment  []KeyValue    `json:"environment,omitempty"`
 	Secrets      []Secret      `json:"secrets,omitempty"`
-	// Expect is the verdict the audit rule should reach for this container
-	// (see [Expected]). The server ignores it. The Org fills it in when a
-	// fixture leaves it out.
+	// Expect is the verdict the audit rule should reach for this container,
+	// written by hand in every fixture (a generated container takes it from
+	// a hand-labelled table). The server ignores it.
 	Expect string `json:"expect,omitempty"`
 }
 
@@ -254,8 +266,8 @@ func (o *Org) EnabledRegions(account string) []string {
 }
 
 // TaskDefinitions returns every revision, of every status, registered in
-// account and region, ordered by family then revision, with ARN, Account,
-// Region and every container's Expect filled in. For a generated Org it
+// account and region, ordered by family then revision, with ARN, Account
+// and Region filled in. For a generated Org it
 // computes them on each call.
 func (o *Org) TaskDefinitions(account, region string) []TaskDefinition {
 	ai, ok1 := o.acctIdx[account]
@@ -306,11 +318,6 @@ func (o *Org) complete(td TaskDefinition, ai, ri int) TaskDefinition {
 	td.Account = o.accounts[ai].ID
 	td.Region = o.regions[ri].Name
 	td.ARN = o.taskDefinitionARN(td.Region, td.Account, td.Family, td.Revision)
-	for i := range td.Containers {
-		if td.Containers[i].Expect == "" {
-			td.Containers[i].Expect = Expected(td, td.Containers[i])
-		}
-	}
 	return td
 }
 
