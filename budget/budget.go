@@ -6,7 +6,9 @@ package budget
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -17,18 +19,48 @@ import (
 // Budget is one bucket's client-side rate limit and its call counters.
 type Budget struct {
 	limiter   *rate.Limiter // nil: count only
+	clock     Clock
 	calls     atomic.Int64
 	throttled atomic.Int64
 }
 
-// New returns a Budget of perSecond attempts with the given burst; a
-// perSecond of zero or less only counts.
+// Clock is the time a Budget reads and waits on.
+type Clock interface {
+	Now() time.Time
+	// Sleep returns after d, or with ctx's error when ctx ends first.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// New returns a Budget of perSecond attempts with the given burst on the
+// real clock; a perSecond of zero or less only counts.
 func New(perSecond float64, burst int) *Budget {
-	b := &Budget{}
+	return NewOnClock(perSecond, burst, realClock{})
+}
+
+// NewOnClock is New on another clock, such as a virtual one whose Sleep
+// advances its time: a test then decides exactly when each attempt is sent.
+func NewOnClock(perSecond float64, burst int, clock Clock) *Budget {
+	b := &Budget{clock: clock}
 	if perSecond > 0 {
 		b.limiter = rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
 	}
 	return b
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Calls returns how many attempts were sent, retries included.
@@ -53,7 +85,7 @@ var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
 // HandleFinalize waits for the bucket, sends one attempt and counts it.
 func (b *Budget) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	if b.limiter != nil {
-		if err := b.limiter.Wait(ctx); err != nil {
+		if err := b.wait(ctx); err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 		}
 	}
@@ -63,4 +95,23 @@ func (b *Budget) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 		b.throttled.Add(1)
 	}
 	return out, md, err
+}
+
+// wait takes one token, sleeping on the budget's clock until it is due.
+// A wait the context cuts short gives its token back.
+func (b *Budget) wait(ctx context.Context) error {
+	now := b.clock.Now()
+	r := b.limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return fmt.Errorf("budget: burst %d cannot hold one attempt", b.limiter.Burst())
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if err := b.clock.Sleep(ctx, d); err != nil {
+		r.CancelAt(b.clock.Now())
+		return err
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package simorg
 import (
 	"math"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -23,11 +25,40 @@ func (s *Server) chance(n, kind uint64, share float64) bool {
 }
 
 // limits holds the token buckets: one per (account, region) for ECS, one
-// for Organizations.
+// for Organizations; and the counts of requests each has seen, for
+// ThrottleFirst.
 type limits struct {
 	ecs      Limit
 	ecsByKey sync.Map // Target → *rate.Limiter
 	org      *rate.Limiter
+
+	first   int64
+	ecsSeen sync.Map // Target → *atomic.Int64
+	orgSeen atomic.Int64
+}
+
+// stormed reports whether this request is among the first ThrottleFirst of
+// its bucket.
+func (l *limits) stormed(c *call) bool {
+	if l.first == 0 {
+		return false
+	}
+	switch c.service {
+	case "ecs":
+		v, _ := l.ecsSeen.LoadOrStore(Target{c.who.account, c.who.region}, new(atomic.Int64))
+		return v.(*atomic.Int64).Add(1) <= l.first
+	case "organizations":
+		return l.orgSeen.Add(1) <= l.first
+	}
+	return false
+}
+
+// now is the server's clock.
+func (s *Server) now() time.Time {
+	if s.opts.Clock != nil {
+		return s.opts.Clock()
+	}
+	return time.Now()
 }
 
 func newLimits(o Options) *limits {
@@ -41,7 +72,7 @@ func newLimits(o Options) *limits {
 		}
 		return Limit{Burst: max(1, int(math.Round(float64(l.Burst)*scale))), Rate: l.Rate * scale}
 	}
-	l := &limits{ecs: scaled(o.ECSLimit)}
+	l := &limits{ecs: scaled(o.ECSLimit), first: int64(o.ThrottleFirst)}
 	if org := scaled(o.OrganizationsLimit); org.Burst > 0 {
 		l.org = rate.NewLimiter(rate.Limit(org.Rate), org.Burst)
 	}
@@ -63,14 +94,15 @@ func (l *limits) ecsBucket(t Target) *rate.Limiter {
 
 // throttle takes a token from the call's bucket, if it has one.
 func (s *Server) throttle(c *call) *apiError {
+	stormed := s.limits.stormed(c)
 	switch c.service {
 	case "ecs":
-		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); b != nil && !b.Allow() {
+		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); stormed || b != nil && !b.AllowN(s.now(), 1) {
 			s.stats.throttled[c.op].Add(1)
 			return &apiError{status: 400, code: "ThrottlingException", message: "Rate exceeded"}
 		}
 	case "organizations":
-		if b := s.limits.org; b != nil && !b.Allow() {
+		if b := s.limits.org; stormed || b != nil && !b.AllowN(s.now(), 1) {
 			s.stats.throttled[c.op].Add(1)
 			return &apiError{status: 400, code: "TooManyRequestsException", message: "AWS Organizations can't complete your request because it received too many requests. Try again later."}
 		}

@@ -21,7 +21,10 @@ func listOnce(client *ecs.Client) error {
 
 func TestThrottlingIsWhatTheSDKCallsAThrottle(t *testing.T) {
 	t.Parallel()
-	srv := start(t, Default(), Options{ECSLimit: Limit{Burst: 3, Rate: 0.5}})
+	// A clock that never moves: the bucket never refills, however long the
+	// five calls take.
+	stopped := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	srv := start(t, Default(), Options{ECSLimit: Limit{Burst: 3, Rate: 0.5}, Clock: func() time.Time { return stopped }})
 	client := ecs.NewFromConfig(assumedConfig(t, srv, "333333333333", "us-east-1", noRetries))
 	var errs []error
 	for range 5 {

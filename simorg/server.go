@@ -51,6 +51,16 @@ type Options struct {
 	OrganizationsLimit Limit
 	// LimitScale multiplies the burst and rate of both limits; zero means 1.
 	LimitScale float64
+	// ThrottleFirst throttles the first ThrottleFirst requests that reach
+	// each (account, region) ECS bucket, and the first that reach
+	// Organizations, as if the bucket were empty: a throttling storm that
+	// happens however slowly the client runs, so a test that needs one
+	// cannot pass without it.
+	ThrottleFirst int
+	// Clock is the time the token buckets and the per-second statistics
+	// read; nil means time.Now. A test that gives a clock it advances
+	// itself decides exactly which requests find a bucket empty.
+	Clock func() time.Time
 
 	// EmptyPages makes the first EmptyPages responses of Organizations List
 	// operations come back with no items and a NextToken.
@@ -106,8 +116,8 @@ func (o Options) validate() error {
 			errs = append(errs, fmt.Errorf("%s %+v needs both Burst and Rate positive, or both zero", v.name, v.l))
 		}
 	}
-	if o.LimitScale < 0 || o.EmptyPages < 0 {
-		errs = append(errs, errors.New("LimitScale and EmptyPages must not be negative"))
+	if o.LimitScale < 0 || o.EmptyPages < 0 || o.ThrottleFirst < 0 {
+		errs = append(errs, errors.New("LimitScale, EmptyPages and ThrottleFirst must not be negative"))
 	}
 	for _, op := range o.FaultOperations {
 		if _, ok := opByName[op]; !ok {
@@ -196,7 +206,7 @@ type call struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	arrived := time.Now()
+	arrived := s.now()
 	n := s.seq.Add(1)
 	c := &call{w: w, r: r, seq: n, id: requestID(n)}
 	s.stats.requests.Add(1)
