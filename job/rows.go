@@ -13,9 +13,6 @@ import (
 	"github.com/ecsaudit/ecsaudit/output"
 )
 
-// vanishedCode is ECS's answer for a task definition that no longer exists.
-const vanishedCode = "ClientException"
-
 // deniedCodes are the error codes that mean "not allowed here" (a missing
 // role, an SCP, a region the account has not enabled) rather than "broken".
 var deniedCodes = map[string]bool{

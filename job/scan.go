@@ -83,13 +83,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 	refs = todo
 
 	tds, errs := describeAll(ctx, client, refs)
-	if len(kept) > 0 && slices.ContainsFunc(errs, func(err error) bool {
-		if err == nil {
-			return false
-		}
-		_, code, _ := classify(err)
-		return code != vanishedCode
-	}) {
+	if len(kept) > 0 && slices.ContainsFunc(errs, func(err error) bool { return err != nil && !taskdefs.Gone(err) }) {
 		// The target will not be fully scanned, so it writes no PASS rows;
 		// carried rows come whole, so describe the carried revisions too.
 		more, moreErrs := describeAll(ctx, client, carriedRefs)
@@ -103,7 +97,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 		if errs[i] != nil {
 			status, code, msg := classify(errs[i])
 			findings = append(findings, errorRow(t, ref.ID, code+": "+msg, r.cfg.Rule))
-			if code == vanishedCode {
+			if taskdefs.Gone(errs[i]) {
 				continue // deleted between list and describe: an answer, not a gap
 			}
 			if failed == 0 {

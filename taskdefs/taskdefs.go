@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecsaudit/ecsaudit/check"
 )
@@ -122,6 +123,20 @@ func listARNs(ctx context.Context, api Lister, status ecstypes.TaskDefinitionSta
 		}
 	}
 	return out, nil
+}
+
+// goneMessage is how ECS says a revision does not exist, as a
+// ClientException from DescribeTaskDefinition.
+const goneMessage = "Unable to describe task definition"
+
+// Gone reports whether err is ECS's answer for a revision that no longer
+// exists (deleted between the listing and the describe): a ClientException
+// saying it is unable to describe the task definition. ClientException
+// carries other meanings too, and those are failures, not answers.
+func Gone(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ClientException" &&
+		strings.HasPrefix(ae.ErrorMessage(), goneMessage)
 }
 
 // Describe reads one task definition by ARN or family name.

@@ -2,15 +2,20 @@ package taskdefs_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/budget"
 	"github.com/ecsaudit/ecsaudit/internal/simtest"
+	"github.com/ecsaudit/ecsaudit/internal/virtualclock"
 	"github.com/ecsaudit/ecsaudit/simorg"
 	"github.com/ecsaudit/ecsaudit/taskdefs"
 )
@@ -140,7 +145,10 @@ func samePtr[T comparable](a, b *T) bool {
 
 // TestBudgetCountsAndThrottles: the budget counts every attempt, retries
 // included, and every throttled one, as the server saw them; and a client
-// budget under the bucket's rate is never throttled.
+// budget under the bucket's rate is never throttled. The budget and the
+// simulated bucket share a virtual clock that moves only when the budget
+// waits, so the times the server sees are the times the budget chose, on a
+// loaded machine as on an idle one.
 func TestBudgetCountsAndThrottles(t *testing.T) {
 	t.Parallel()
 	org := simorg.Generate(simorg.Spec{Seed: 9, Accounts: 2, Regions: 1, RevisionsPerRegion: 40})
@@ -151,22 +159,29 @@ func TestBudgetCountsAndThrottles(t *testing.T) {
 		burst      int
 		throttling bool
 	}{
-		{"above the bucket", 1000, 100, true},
+		{"above the bucket", 1000, 1, true},
 		{"within the bucket", 8, 5, false},
+		{"at the bucket's rate", 10, 5, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := simtest.Start(t, org, simorg.Options{ECSLimit: simorg.Limit{Burst: 5, Rate: 10}}, "us-east-1")
+			clock := virtualclock.New(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+			srv, _ := simtest.Start(t, org, simorg.Options{ECSLimit: simorg.Limit{Burst: 5, Rate: 10}, Clock: clock.Now}, "us-east-1")
 			acct := org.Accounts()[1].ID
 			region := org.EnabledRegions(acct)[0]
-			b := budget.New(tt.rate, tt.burst)
+			b := budget.NewOnClock(tt.rate, tt.burst, clock)
 			client := ecsClient(t, srv, acct, region, b)
+			if tt.throttling {
+				// No retries: their backoff sleeps on the real clock.
+				client = ecs.New(client.Options(), func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+			}
 			refs, err := taskdefs.List(ctx, client, taskdefs.Active)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range refs[:20] {
-				if _, err := taskdefs.Describe(ctx, client, r.ID); err != nil {
+				// Above the bucket, retries may run out: only the counts matter.
+				if _, err := taskdefs.Describe(ctx, client, r.ID); err != nil && !tt.throttling {
 					t.Fatal(err)
 				}
 			}
@@ -184,5 +199,32 @@ func TestBudgetCountsAndThrottles(t *testing.T) {
 				t.Errorf("%d throttled", b.Throttled())
 			}
 		})
+	}
+}
+
+// TestGone: only ECS's "unable to describe" ClientException means a
+// revision is gone; the simulator's other describe errors do not.
+func TestGone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	org := simorg.Default()
+	srv, _ := simtest.Start(t, org, simorg.Options{}, "us-east-1")
+	client := ecsClient(t, srv, "333333333333", "us-east-1", nil)
+	_, err := taskdefs.Describe(ctx, client, "node-exporter:2") // vanishes
+	if err == nil || !taskdefs.Gone(err) {
+		t.Errorf("vanished revision: Gone(%v) = false", err)
+	}
+	if _, err := taskdefs.Describe(ctx, client, "ledger:1"); err != nil || taskdefs.Gone(err) {
+		t.Errorf("present revision: %v", err)
+	}
+	for _, e := range []error{
+		&smithy.GenericAPIError{Code: "ClientException", Message: "The request was rejected because the task definition is being updated."},
+		&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "Unable to describe task definition"},
+		&smithy.GenericAPIError{Code: "InvalidParameterException", Message: "Unable to describe task definition."},
+		errors.New("Unable to describe task definition."),
+	} {
+		if taskdefs.Gone(fmt.Errorf("describe task definition: %w", e)) {
+			t.Errorf("Gone(%v) = true", e)
+		}
 	}
 }
