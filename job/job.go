@@ -87,7 +87,8 @@ const describeWorkers = 4
 // Run scans the organization and writes everything to w, committing the
 // runs row last. It returns the runs row; the error is non-nil only when the
 // whole run failed (the organization could not be listed, or the output
-// could not be written). When ctx is cancelled, Run stops starting targets,
+// could not be written), or the filters name nothing (ErrScope, and nothing
+// is written). When ctx is cancelled, Run stops starting targets,
 // lets in-flight ones finish for cfg.Grace, and commits what is complete
 // with status interrupted.
 func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) {
@@ -111,14 +112,10 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	})
 	defer stopGrace()
 
-	// Open both files, and read the output's earlier runs, first: an
-	// output that cannot be used fails the run before any AWS call, not
-	// hours later at commit. (An S3 object sends nothing until its first
-	// part, so it is the listing that finds a missing bucket or a wrong
-	// owner.)
-	if err := errors.Join(w.Findings(work, nil), w.Coverage(work, nil)); err != nil {
-		return r.abort(fmt.Errorf("write output: %w", err))
-	}
+	// Read the output's earlier runs first: an output that cannot be used
+	// fails the run before any AWS call, not hours later at commit. (An S3
+	// object sends nothing until its first part, so it is the listing that
+	// finds a missing bucket or a wrong owner.)
 	if cfg.Previous != nil {
 		if _, err := cfg.Previous.List(work, output.RunsDataset+"/"); err != nil {
 			return r.abort(fmt.Errorf("read output: %w", err))
@@ -128,6 +125,14 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	if err != nil {
 		r.row.Status = StatusFailed
 		return r.commit(err)
+	}
+	// Filters that name nothing write nothing at all; then both files are
+	// opened before any target is scanned.
+	if err := r.checkScope(work, accts); err != nil {
+		return r.abort(err)
+	}
+	if err := errors.Join(w.Findings(work, nil), w.Coverage(work, nil)); err != nil {
+		return r.abort(fmt.Errorf("write output: %w", err))
 	}
 	if err := r.plan(work, accts); err != nil {
 		r.row.Status = StatusFailed

@@ -238,6 +238,9 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	log.Info("scan starting", "run_id", runID, "shard", part.String(), "output", f.Output, "simulate", f.Simulate)
 	row, err := job.Run(ctx, cfg, output.NewWriter(sink, attemptID, started))
+	if errors.Is(err, job.ErrScope) {
+		return exitUsage, usageError{err}
+	}
 	printSummary(stdout, row, f.Output)
 	if err != nil {
 		return exitFatal, err

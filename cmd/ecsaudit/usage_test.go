@@ -108,3 +108,68 @@ func TestListNamesEachValueOnce(t *testing.T) {
 		t.Fatalf("list %q", got)
 	}
 }
+
+// TestFiltersThatNameNothing: --accounts, --ou and --regions values that
+// name nothing in the (simulated) organization or its partition stop the
+// run with exit 2 and one line naming them, before anything is written;
+// unknown ids in the exclude lists only earn a warning.
+func TestFiltersThatNameNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want []string // in the error line
+	}{
+		{"unknown account", []string{"--accounts", "333333333333,999999999999"}, []string{"--accounts 999999999999"}},
+		{"unknown OU", []string{"--ou", "ou-s1m0-zzzzzzzz"}, []string{"--ou ou-s1m0-zzzzzzzz"}},
+		{"unknown region", []string{"--regions", "us-east-1,xx-north-9"}, []string{"--regions xx-north-9"}},
+		{"all three", []string{"--accounts", "999999999998", "--ou", "r-zzzz", "--regions", "xx-north-9"},
+			[]string{"999999999998", "r-zzzz", "xx-north-9"}},
+		{"excluded away", []string{"--accounts", "333333333333", "--exclude-accounts", "333333333333"}, []string{"select no account"}},
+		{"excluded OU away", []string{"--ou", "ou-s1m0-prod0001", "--exclude-ou", "ou-s1m0-workload"}, []string{"select no account"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"scan", "--simulate", "--log-level", "error", "--output", out}, tt.args...)
+			code := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr.String())
+			}
+			line := stderr.String()
+			if strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "ecsaudit: ") {
+				t.Errorf("stderr %q: want one line", line)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("stderr %q does not name %q", line, w)
+				}
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q", stdout.String())
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("something was written: %v", entries)
+			}
+		})
+	}
+	t.Run("unknown excluded ids warn", func(t *testing.T) {
+		t.Parallel()
+		out := filepath.Join(t.TempDir(), "out")
+		var stdout, stderr bytes.Buffer
+		args := []string{"scan", "--simulate", "--log-level", "warn", "--log-format", "text", "--output", out,
+			"--accounts", "444444444444", "--regions", "us-east-1", "--exclude-accounts", "999999999999", "--exclude-ou", "ou-s1m0-zzzzzzzz"}
+		code := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+		}
+		for _, w := range []string{"--exclude-accounts", "999999999999", "--exclude-ou", "ou-s1m0-zzzzzzzz"} {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("stderr %q does not warn about %q", stderr.String(), w)
+			}
+		}
+	})
+}
