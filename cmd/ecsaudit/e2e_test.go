@@ -80,7 +80,7 @@ func TestScanFixtureOrganization(t *testing.T) {
 	}
 	// A tiny ECS bucket and a client budget far above it: the simulator
 	// throttles, and the retryer must still get every verdict right.
-	srv, err := simorg.Start(org, simorg.Options{ECSLimit: simorg.Limit{Burst: 1, Rate: 4}})
+	srv, err := simorg.Start(org, simorg.Options{ECSLimit: simorg.Limit{Burst: 1, Rate: 4}, ThrottleFirst: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

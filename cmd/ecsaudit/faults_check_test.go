@@ -313,7 +313,7 @@ func expectedVerdicts(org *simorg.Org, account, region, revisions string) (map[s
 			continue
 		}
 		prefix := fmt.Sprintf("%s %d ", written(td.Family), td.Revision)
-		if td.Vanishes {
+		if td.Vanishes || td.DescribeError != nil {
 			out[prefix] = "ERROR"
 			continue
 		}

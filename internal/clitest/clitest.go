@@ -20,8 +20,9 @@ var (
 )
 
 // Binary builds github.com/ecsaudit/ecsaudit/cmd/ecsaudit once per test
-// process (CGO_ENABLED=0, as shipped) and returns its path. Call Main from
-// the package's TestMain to remove it afterwards.
+// process (CGO_ENABLED=0, as shipped; with the race detector when the tests
+// run under it) and returns its path. Call Main from the package's TestMain
+// to remove it afterwards.
 func Binary(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
@@ -30,8 +31,13 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binary = filepath.Join(dir, "ecsaudit")
-		cmd := exec.Command("go", "build", "-o", binary, "github.com/ecsaudit/ecsaudit/cmd/ecsaudit")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		args, cgo := []string{"build", "-o", binary}, "CGO_ENABLED=0"
+		if race {
+			// The race detector needs cgo; .ci/run builds the static one.
+			args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+		}
+		cmd := exec.Command("go", append(args, "github.com/ecsaudit/ecsaudit/cmd/ecsaudit")...)
+		cmd.Env = append(os.Environ(), cgo)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			built = errors.New("build ecsaudit: " + err.Error() + "\n" + string(out))
 		}
@@ -50,6 +56,10 @@ func Main(m *testing.M) int {
 	}
 	return code
 }
+
+// Race reports whether Binary builds the binary with the race detector:
+// its stderr then says "DATA RACE" for every race it saw, and it exits 66.
+func Race() bool { return race }
 
 // Env returns a clean environment for the binary: PATH, home as HOME, no
 // shared AWS configuration files, no instance metadata, region us-east-1,

@@ -1,0 +1,6 @@
+//go:build !race
+
+package clitest
+
+// race is false when the tests run without the race detector.
+const race = false
