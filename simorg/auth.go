@@ -105,7 +105,10 @@ func (s *Server) authenticate(c *call) *apiError {
 	if !s.opts.SkipSignatureCheck && !s.verify(c, a, sess) {
 		return authError(c, "signature", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
-	if exp := sess.expires.Load(); exp != 0 && time.Now().UnixNano() >= exp {
+	if exp := sess.expires.Load(); exp != 0 && s.now().UnixNano() >= exp {
+		if signed, err := time.Parse("20060102T150405Z", c.r.Header.Get("X-Amz-Date")); err == nil && signed.UnixNano() >= exp {
+			s.stats.signedExpired.Add(1)
+		}
 		return authError(c, "expired", "The security token included in the request is expired")
 	}
 	c.who = principal{account: sess.account, region: a.region, session: sess}
@@ -199,7 +202,7 @@ func (s *Server) issue(account, roleName, sessionName string, expires time.Time)
 // ExpireSessions makes every session issued so far expired now, as if the
 // scan had outlived its credentials. Later AssumeRole calls get fresh ones.
 func (s *Server) ExpireSessions() {
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	s.sessions.Range(func(_, v any) bool {
 		if sess := v.(*session); sess.token != "" {
 			sess.expires.Store(now)

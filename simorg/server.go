@@ -58,8 +58,9 @@ type Options struct {
 	// cannot pass without it.
 	ThrottleFirst int
 	// Clock is the time the token buckets and the per-second statistics
-	// read; nil means time.Now. A test that gives a clock it advances
-	// itself decides exactly which requests find a bucket empty.
+	// read, and the sessions STS issues expire on; nil means time.Now. A
+	// test that gives a clock it advances itself decides exactly which
+	// requests find a bucket empty or a session expired.
 	Clock func() time.Time
 
 	// EmptyPages makes the first EmptyPages responses of Organizations List

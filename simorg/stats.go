@@ -26,6 +26,11 @@ type Stats struct {
 	// Injected5xx, Resets and Slow count injected faults; EmptyPages the
 	// empty Organizations pages served.
 	Injected5xx, Resets, Slow, EmptyPages int64
+	// SignedExpired counts requests signed (X-Amz-Date) at or after the
+	// expiry of the session they were signed with: credentials the client
+	// should have known were expired. A request signed in time that
+	// arrives late is rejected as expired too, but not counted here.
+	SignedExpired int64
 	// MaxECSPerSecond is, for each (account, region), the most ECS requests
 	// that arrived within one second (sliding window, 10 ms resolution).
 	MaxECSPerSecond map[Target]int64
@@ -61,6 +66,7 @@ type recorder struct {
 	requests                          atomic.Int64
 	calls, throttled                  [numOps]atomic.Int64
 	injected, resets, slow, emptyPage atomic.Int64
+	signedExpired                     atomic.Int64
 	errors                            sync.Map // code → *atomic.Int64
 	targets                           sync.Map // Target → *targetStats
 
@@ -140,6 +146,7 @@ func (s *Server) Stats() Stats {
 		Throttled:   map[string]int64{},
 		Errors:      map[string]int64{},
 		Injected5xx: r.injected.Load(), Resets: r.resets.Load(), Slow: r.slow.Load(), EmptyPages: r.emptyPage.Load(),
+		SignedExpired:   r.signedExpired.Load(),
 		MaxECSPerSecond: map[Target]int64{},
 	}
 	for o := opUnknown + 1; o < numOps; o++ {
@@ -189,6 +196,7 @@ func (s *Server) ResetStats() {
 	r.resets.Store(0)
 	r.slow.Store(0)
 	r.emptyPage.Store(0)
+	r.signedExpired.Store(0)
 	r.errors.Clear()
 	r.targets.Clear()
 	r.mu.Lock()

@@ -70,7 +70,7 @@ func (s *Server) assumeRole(c *call) {
 	f := c.form
 	rec := AssumeRecord{
 		RoleARN: f.Get("RoleArn"), RoleSessionName: f.Get("RoleSessionName"),
-		ExternalID: f.Get("ExternalId"), At: time.Now(),
+		ExternalID: f.Get("ExternalId"), At: s.now(),
 	}
 	fail := func(e *apiError) {
 		rec.Error = e.code
@@ -111,7 +111,7 @@ func (s *Server) assumeRole(c *call) {
 	if s.opts.SessionLifetime > 0 {
 		lifetime = s.opts.SessionLifetime
 	}
-	expires := time.Now().Add(lifetime).Truncate(time.Millisecond)
+	expires := s.now().Add(lifetime).Truncate(time.Millisecond)
 	akid, sess := s.issue(account, roleName, rec.RoleSessionName, expires)
 	rec.AccessKeyID, rec.Expiration = akid, expires
 	s.stats.assumed(rec)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ecsaudit/ecsaudit/internal/virtualclock"
 )
 
 // externalIDOrg is the Default organization with an external ID required.
@@ -131,7 +133,9 @@ func TestAssumedCredentialsLandInTheAccount(t *testing.T) {
 
 func TestExpiredSession(t *testing.T) {
 	t.Parallel()
-	srv := start(t, Default(), Options{SessionLifetime: 400 * time.Millisecond})
+	// The sessions expire on the server's clock, which only this test moves.
+	clock := virtualclock.New(time.Now())
+	srv := start(t, Default(), Options{SessionLifetime: 400 * time.Millisecond, Clock: clock.Now})
 	client := sts.NewFromConfig(managementConfig(t, srv, "us-east-1"))
 	out, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::444444444444:role/ecsaudit-read"), RoleSessionName: aws.String("short"),
@@ -139,7 +143,7 @@ func TestExpiredSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if left := time.Until(*out.Credentials.Expiration); left <= 0 || left > 400*time.Millisecond {
+	if left := out.Credentials.Expiration.Sub(clock.Now()); left <= 0 || left > 400*time.Millisecond {
 		t.Fatalf("Expiration is %v away, want within 400ms", left)
 	}
 	c := out.Credentials
@@ -148,7 +152,7 @@ func TestExpiredSession(t *testing.T) {
 	if _, err := ecsClient.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{}); err != nil {
 		t.Fatalf("before expiry: %v", err)
 	}
-	time.Sleep(time.Until(*out.Credentials.Expiration) + 10*time.Millisecond)
+	clock.Advance(out.Credentials.Expiration.Sub(clock.Now()) + 10*time.Millisecond)
 
 	_, err = ecsClient.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{})
 	wantCode(t, err, "ExpiredTokenException")

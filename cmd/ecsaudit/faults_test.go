@@ -402,10 +402,11 @@ func TestFaultCredentialsExpireMidScan(t *testing.T) {
 	if len(stats.Assumes) > int(ecsCalls)/2 {
 		t.Errorf("%d AssumeRole calls for %d ECS calls: the cache is not caching", len(stats.Assumes), ecsCalls)
 	}
-	for _, code := range []string{"ExpiredTokenException", "ExpiredToken", "RequestExpired"} {
-		if n := stats.Errors[code]; n > 0 {
-			t.Errorf("%d requests went out with expired credentials (%s)", n, code)
-		}
+	// A request signed in time can arrive after expiry on a loaded machine
+	// (and is retried with fresh credentials); one signed after expiry
+	// means the cache did not refresh ahead.
+	if stats.SignedExpired > 0 {
+		t.Errorf("%d requests were signed with credentials already expired (errors: %v)", stats.SignedExpired, stats.Errors)
 	}
 }
 
