@@ -239,6 +239,9 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	log.Info("scan starting", "run_id", runID, "shard", part.String(), "output", f.Output, "simulate", f.Simulate)
 	row, err := job.Run(ctx, cfg, output.NewWriter(sink, attemptID, started))
 	printSummary(stdout, row, f.Output)
+	if errors.Is(err, job.ErrShardsDisagree) {
+		return exitDisagree, nil // the job logged why
+	}
 	if err != nil {
 		return exitFatal, err
 	}
