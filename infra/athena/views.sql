@@ -355,7 +355,7 @@ WITH tried AS (
   GROUP BY run_id, account_id, region
 ), holds AS (
   -- Each posture day with the event that holds on it.
-  SELECT d.dt AS day, e.*
+  SELECT d.dt AS held_on, e.*
   FROM ecsaudit_posture_days d
   JOIN events e ON e.dt <= d.dt AND (e.until_dt IS NULL OR d.dt < e.until_dt)
 ), held AS (
@@ -365,7 +365,7 @@ WITH tried AS (
     date_diff('day', CAST(x.dt AS date), CAST(o.dt AS date)) AS age_days
   FROM ecsaudit_organization o
   JOIN first_tried ft ON ft.account_id = o.account_id AND ft.first_dt <= o.dt
-  LEFT JOIN holds x ON x.day = o.dt AND x.account_id = ft.account_id AND x.region = ft.region
+  LEFT JOIN holds x ON x.held_on = o.dt AND x.account_id = ft.account_id AND x.region = ft.region
 ), stated AS (
   SELECT
     a.*,
