@@ -1,9 +1,12 @@
 package infra
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ecsaudit/ecsaudit/accounts"
 )
 
 // TestJobTaskRole checks the job's task role can do what the job does and
@@ -29,11 +32,9 @@ func TestJobTaskRole(t *testing.T) {
 	runFiles := "${FindingsBucket.Arn}/ecsaudit/*"
 	orgRead := grant{Resources: []string{"*"}}
 	want := map[string]grant{
-		"organizations:DescribeOrganization":             orgRead,
 		"organizations:ListAccounts":                     orgRead,
 		"organizations:ListAccountsForParent":            orgRead,
 		"organizations:ListOrganizationalUnitsForParent": orgRead,
-		"organizations:ListParents":                      orgRead,
 		"organizations:ListRoots":                        orgRead,
 		"sts:AssumeRole": {
 			Resources: []string{"arn:${AWS::Partition}:iam::*:role/ecsaudit-read"},
@@ -144,6 +145,16 @@ func TestOrgDelegationPolicy(t *testing.T) {
 	}
 	if !slices.Equal(delegated, used) {
 		t.Errorf("delegation policy grants %q, the task role uses %q", delegated, used)
+	}
+	// Least privilege: the code calls accounts.List's ListAccounts and the
+	// methods of accounts.TreeAPI, nothing else of Organizations.
+	calls := []string{"organizations:ListAccounts"}
+	tree := reflect.TypeFor[accounts.TreeAPI]()
+	for i := range tree.NumMethod() {
+		calls = append(calls, "organizations:"+tree.Method(i).Name)
+	}
+	if slices.Sort(calls); !slices.Equal(used, calls) {
+		t.Errorf("the task role grants %q, the code calls %q", used, calls)
 	}
 }
 

@@ -6,10 +6,12 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,8 +60,9 @@ type Config struct {
 	ECSBurst    int
 
 	// Previous reads the output's earlier runs: the cache of revisions
-	// already evaluated, and last night's work per account for planning
-	// shards. Nil: neither.
+	// already evaluated, last night's work per account for planning
+	// shards, and the sibling shards' rows the last shard checks. Nil:
+	// none of these.
 	Previous output.Source
 	// Full ignores the cache: every revision is described again.
 	Full bool
@@ -71,7 +74,7 @@ type Config struct {
 	Grace time.Duration
 
 	RunID     string
-	AttemptID string // unique to this process; names the output files
+	AttemptID string // unique to this process; names the output files; begins with RunID
 	Started   time.Time
 	Version   string
 	Options   string // the run's options as JSON, for the runs row
@@ -85,12 +88,13 @@ type Config struct {
 const describeWorkers = 4
 
 // Run scans the organization and writes everything to w, committing the
-// runs row last. It returns the runs row; the error is non-nil only when the
+// runs row last. It returns the runs row; the error is non-nil when the
 // whole run failed (the organization could not be listed, or the output
 // could not be written), or the filters name nothing (ErrScope, and nothing
-// is written). When ctx is cancelled, Run stops starting targets,
-// lets in-flight ones finish for cfg.Grace, and commits what is complete
-// with status interrupted.
+// is written), or, wrapping ErrShardsDisagree, when this shard committed
+// last and found that the run's shards disagree. When ctx is cancelled, Run
+// stops starting targets, lets in-flight ones finish for cfg.Grace, and
+// commits what is complete with status interrupted.
 func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -101,6 +105,9 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 		RunID: cfg.RunID, AttemptID: cfg.AttemptID, StartedAt: cfg.Started, Version: cfg.Version,
 		RuleVersion: check.RuleVersion, RuleOptions: cfg.Rule.String(), Options: cfg.Options,
 		ShardIndex: int32(cfg.Shard.Index), ShardCount: int32(max(cfg.Shard.Count, 1)),
+		AccountsFilter: strings.Join(cfg.Filter.Accounts, ","), ExcludeAccounts: strings.Join(cfg.Filter.ExcludeAccounts, ","),
+		OUFilter: strings.Join(cfg.Filter.OUs, ","), ExcludeOUs: strings.Join(cfg.Filter.ExcludeOUs, ","),
+		RegionsFilter: strings.Join(cfg.Regions, ","), Revisions: string(cmp.Or(cfg.Revisions, taskdefs.Active)),
 	}
 	// Work goes on for the grace period after ctx is cancelled; writing the
 	// output never depends on ctx.
@@ -187,7 +194,11 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	default:
 		r.row.Status = StatusComplete
 	}
-	return r.commit(nil)
+	row, err := r.commit(nil)
+	if err != nil {
+		return row, err
+	}
+	return row, r.checkShards(context.WithoutCancel(ctx))
 }
 
 // run is the state of one Run; only the collector goroutine touches row
@@ -199,6 +210,7 @@ type run struct {
 	row  output.Run
 	tree map[string]accounts.Placement
 
+	listed   []string                    // every account id the organization listed
 	accounts map[string]accounts.Account // this run's accounts, by id
 	mine     func(id string) bool        // whether this shard scans the account
 	cache    *cache                      // nil: describe everything

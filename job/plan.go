@@ -2,7 +2,11 @@ package job
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ecsaudit/ecsaudit/accounts"
 	"github.com/ecsaudit/ecsaudit/output"
@@ -20,15 +24,17 @@ func (r *run) plan(ctx context.Context, accts []accounts.Account) error {
 	for i, a := range accts {
 		ids[i] = a.ID
 	}
+	r.listed = ids
+	r.row.OrgAccounts, r.row.OrgDigest = int64(len(ids)), digest(ids)
 	var weights map[string]int64
 	if count > 1 && r.cfg.Previous != nil {
-		w, err := r.lastNightsWork(ctx)
+		w, basis, err := r.lastNightsWork(ctx)
 		if err != nil {
 			// A shard that planned differently from its siblings would
 			// scan some accounts twice and others never.
 			return fmt.Errorf("plan shards: %w", err)
 		}
-		weights = w
+		weights, r.row.PlanRunID = w, basis
 	}
 	plan := shard.Plan(ids, weights, count)
 	r.mine = func(id string) bool { return plan[id] == r.cfg.Shard.Index }
@@ -40,19 +46,28 @@ func (r *run) plan(ctx context.Context, accts []accounts.Account) error {
 	}
 	r.row.Accounts = int64(len(r.accounts))
 	if count > 1 {
-		r.log.Info("shard planned", "shard", r.cfg.Shard.String(), "accounts", len(r.accounts), "of", len(accts), "weighted", weights != nil)
+		r.log.Info("shard planned", "shard", r.cfg.Shard.String(), "accounts", len(r.accounts), "of", len(accts), "plan_run_id", r.row.PlanRunID)
 	}
 	return nil
 }
 
+// digest returns a hash of the account ids, whatever their order: shards
+// that listed the same organization record the same digest.
+func digest(ids []string) string {
+	sorted := slices.Sorted(slices.Values(ids))
+	h := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
+	return hex.EncodeToString(h[:16])
+}
+
 // lastNightsWork sums each account's work in the newest earlier run: the
-// revisions described plus one per target for its listing.
-func (r *run) lastNightsWork(ctx context.Context) (map[string]int64, error) {
+// revisions described plus one per target for its listing. It returns that
+// run's id, the plan's basis, or nothing when there is no earlier run.
+func (r *run) lastNightsWork(ctx context.Context) (map[string]int64, string, error) {
 	prev, err := output.FindPrevious(ctx, r.cfg.Previous, func(p output.Run) bool {
 		return p.RunID != r.cfg.RunID && p.Status != StatusFailed
 	})
 	if err != nil || len(prev) == 0 {
-		return nil, err
+		return nil, "", err
 	}
 	type work struct {
 		AccountID       string `parquet:"account_id"`
@@ -65,10 +80,10 @@ func (r *run) lastNightsWork(ctx context.Context) (map[string]int64, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return weights, nil
+	return weights, prev[0].Run.RunID, nil
 }
 
 // loadCache loads the revisions an earlier run evaluated under the same

@@ -131,21 +131,57 @@ func FindPrevious(ctx context.Context, src Source, accept func(Run) bool) ([]Pre
 		if len(found) == 0 {
 			continue
 		}
-		byStart := func(a, b Previous) int { return a.Run.StartedAt.Compare(b.Run.StartedAt) }
 		newest := slices.MaxFunc(found, byStart).Run.RunID
 		found = slices.DeleteFunc(found, func(p Previous) bool { return p.Run.RunID != newest })
-		// A retried shard left an older attempt: keep each shard's newest.
-		slices.SortFunc(found, func(a, b Previous) int { return -byStart(a, b) })
-		seen := map[int32]bool{}
-		found = slices.DeleteFunc(found, func(p Previous) bool {
-			dup := seen[p.Run.ShardIndex]
-			seen[p.Run.ShardIndex] = true
-			return dup
-		})
-		slices.SortFunc(found, func(a, b Previous) int { return cmp.Compare(a.Run.ShardIndex, b.Run.ShardIndex) })
-		return found, nil
+		return newestAttempts(found), nil
 	}
 	return nil, nil
+}
+
+// FindRun returns the newest attempt of each shard of the run that has
+// committed its runs row, in shard order, in whatever dt partitions they
+// sit. It reads only the runs files whose name begins with the run id, as
+// every attempt's name does.
+func FindRun(ctx context.Context, src Source, runID string) ([]Previous, error) {
+	keys, err := src.List(ctx, RunsDataset+"/")
+	if err != nil {
+		return nil, fmt.Errorf("list the run's shards: %w", err)
+	}
+	var found []Previous
+	for _, key := range keys {
+		name := strings.TrimSuffix(key[strings.LastIndexByte(key, '/')+1:], ".parquet")
+		if !strings.HasPrefix(name, runID) || !strings.HasSuffix(key, ".parquet") {
+			continue
+		}
+		err := Read(ctx, src, key, func(r Run) error {
+			if r.RunID == runID {
+				found = append(found, Previous{Run: r, Name: name, RunsKey: key})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return newestAttempts(found), nil
+}
+
+func byStart(a, b Previous) int { return a.Run.StartedAt.Compare(b.Run.StartedAt) }
+
+// newestAttempts keeps the newest attempt of each shard of one run (a
+// retried shard left an older one), in shard order.
+func newestAttempts(found []Previous) []Previous {
+	slices.SortFunc(found, func(a, b Previous) int {
+		return cmp.Or(-byStart(a, b), -strings.Compare(a.Run.AttemptID, b.Run.AttemptID))
+	})
+	seen := map[int32]bool{}
+	found = slices.DeleteFunc(found, func(p Previous) bool {
+		dup := seen[p.Run.ShardIndex]
+		seen[p.Run.ShardIndex] = true
+		return dup
+	})
+	slices.SortFunc(found, func(a, b Previous) int { return cmp.Compare(a.Run.ShardIndex, b.Run.ShardIndex) })
+	return found
 }
 
 // Read streams every row of the Parquet file at key to fn. T may name a

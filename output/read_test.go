@@ -2,6 +2,7 @@ package output
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,35 @@ func TestFindPrevious(t *testing.T) {
 	none, err := FindPrevious(ctx, Dir(t.TempDir()), func(Run) bool { return true })
 	if err != nil || len(none) != 0 {
 		t.Fatalf("empty output: %v, %v", none, err)
+	}
+}
+
+// TestFindRun: every shard of one run, each shard's newest attempt, in any
+// dt partition; another run whose id begins the same is not taken.
+func TestFindRun(t *testing.T) {
+	t.Parallel()
+	dir := Dir(t.TempDir())
+	ctx := context.Background()
+	day := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	write := func(attempt, run string, shard int32, started time.Time) {
+		w := NewWriter(dir, attempt, started)
+		if err := w.Commit(ctx, Run{RunID: run, AttemptID: attempt, ShardIndex: shard, ShardCount: 2, StartedAt: started, Status: "complete"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("night-shard0of2-a", "night", 0, day)
+	write("night-shard1of2-a", "night", 1, day)
+	write("night-shard1of2-b", "night", 1, day.Add(2*time.Hour)) // retried, next day's partition
+	write("night-2-shard0of2-a", "night-2", 0, day.Add(3*time.Hour))
+	got, err := FindRun(ctx, dir, "night")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range got {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, " ") != "night-shard0of2-a night-shard1of2-b" {
+		t.Fatalf("FindRun = %q", names)
 	}
 }

@@ -66,29 +66,47 @@ type Run struct {
 	// them. A shard retried (by AWS Batch, say) writes a new attempt under
 	// the same run id and shard index: readers take the newest attempt of
 	// each shard.
-	AttemptID          string    `parquet:"attempt_id"`
-	StartedAt          time.Time `parquet:"started_at,timestamp(millisecond)"`
-	EndedAt            time.Time `parquet:"ended_at,timestamp(millisecond)"`
-	Status             string    `parquet:"status"` // complete, partial, interrupted, failed
-	Version            string    `parquet:"version"`
-	RuleVersion        string    `parquet:"rule_version"`
-	RuleOptions        string    `parquet:"rule_options"` // the rule's switches: control, control,unset-user=fail or aws-config
-	Options            string    `parquet:"options"`      // JSON of the run's options
-	ShardIndex         int32     `parquet:"shard_index"`  // 0-based; 0 of 1 when not sharded
-	ShardCount         int32     `parquet:"shard_count"`
-	PreviousRunID      string    `parquet:"previous_run_id"` // the run whose verdicts were carried, if any
-	Accounts           int64     `parquet:"accounts"`
-	Targets            int64     `parquet:"targets"`
-	TargetsScanned     int64     `parquet:"targets_scanned"`
-	TargetsNotScanned  int64     `parquet:"targets_not_scanned"`  // (account, region) targets denied or failed
-	AccountsNotScanned int64     `parquet:"accounts_not_scanned"` // accounts denied or failed before their regions were known
-	TaskDefinitions    int64     `parquet:"task_definitions"`
-	Carried            int64     `parquet:"task_definitions_carried"`
-	Findings           int64     `parquet:"findings"`
-	Fail               int64     `parquet:"fail"`
-	Pass               int64     `parquet:"pass"`
-	NotApplicable      int64     `parquet:"not_applicable"`
-	Errors             int64     `parquet:"errors"`
-	APICalls           int64     `parquet:"api_calls"`
-	ThrottledCalls     int64     `parquet:"throttled_calls"`
+	AttemptID     string    `parquet:"attempt_id"`
+	StartedAt     time.Time `parquet:"started_at,timestamp(millisecond)"`
+	EndedAt       time.Time `parquet:"ended_at,timestamp(millisecond)"`
+	Status        string    `parquet:"status"` // complete, partial, interrupted, failed
+	Version       string    `parquet:"version"`
+	RuleVersion   string    `parquet:"rule_version"`
+	RuleOptions   string    `parquet:"rule_options"` // the rule's switches: control, control,unset-user=fail or aws-config
+	Options       string    `parquet:"options"`      // JSON of the run's options
+	ShardIndex    int32     `parquet:"shard_index"`  // 0-based; 0 of 1 when not sharded
+	ShardCount    int32     `parquet:"shard_count"`
+	PreviousRunID string    `parquet:"previous_run_id"` // the run whose verdicts were carried, if any
+	// The run's scope: which accounts, regions and revisions it was asked
+	// to scan. Lists are comma-separated; empty means no such filter.
+	AccountsFilter  string `parquet:"accounts_filter"`  // --accounts
+	ExcludeAccounts string `parquet:"exclude_accounts"` // --exclude-accounts
+	OUFilter        string `parquet:"ou_filter"`        // --ou
+	ExcludeOUs      string `parquet:"exclude_ou"`       // --exclude-ou
+	RegionsFilter   string `parquet:"regions_filter"`   // --regions; empty: every enabled region
+	Revisions       string `parquet:"revisions"`        // active, latest or all
+	// PlanRunID is the earlier run whose coverage balanced the shard plan;
+	// empty when the plan hashed account ids (no earlier run, or unsharded).
+	// Shards of one run agree only if they name the same one.
+	PlanRunID string `parquet:"plan_run_id"`
+	// OrgAccounts is how many accounts the organization listed when this
+	// process started, before filters and the shard split; OrgDigest is a
+	// hash of their ids, equal across shards that listed the same
+	// organization.
+	OrgAccounts        int64  `parquet:"org_accounts"`
+	OrgDigest          string `parquet:"org_digest"`
+	Accounts           int64  `parquet:"accounts"`
+	Targets            int64  `parquet:"targets"`
+	TargetsScanned     int64  `parquet:"targets_scanned"`
+	TargetsNotScanned  int64  `parquet:"targets_not_scanned"`  // (account, region) targets denied or failed
+	AccountsNotScanned int64  `parquet:"accounts_not_scanned"` // accounts denied or failed before their regions were known
+	TaskDefinitions    int64  `parquet:"task_definitions"`
+	Carried            int64  `parquet:"task_definitions_carried"`
+	Findings           int64  `parquet:"findings"`
+	Fail               int64  `parquet:"fail"`
+	Pass               int64  `parquet:"pass"`
+	NotApplicable      int64  `parquet:"not_applicable"`
+	Errors             int64  `parquet:"errors"`
+	APICalls           int64  `parquet:"api_calls"`
+	ThrottledCalls     int64  `parquet:"throttled_calls"`
 }

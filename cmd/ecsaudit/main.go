@@ -8,7 +8,7 @@
 //
 // Exit codes: 0 complete, 1 fatal (organization not listable, output not
 // writable), 2 usage error, 3 complete with some targets not scanned,
-// 4 interrupted.
+// 4 interrupted, 5 the last shard of a run found that its shards disagree.
 package main
 
 import (
@@ -31,6 +31,7 @@ const (
 	exitUsage       = 2
 	exitPartial     = 3
 	exitInterrupted = 4
+	exitDisagree    = 5 // this shard committed; the run's shards do not add up
 )
 
 func main() {

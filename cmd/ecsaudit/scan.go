@@ -242,6 +242,9 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		return exitUsage, usageError{err}
 	}
 	printSummary(stdout, row, f.Output)
+	if errors.Is(err, job.ErrShardsDisagree) {
+		return exitDisagree, nil // the job logged why
+	}
 	if err != nil {
 		return exitFatal, err
 	}

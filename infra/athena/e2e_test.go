@@ -134,29 +134,32 @@ func TestScanToS3ThenViews(t *testing.T) {
 		t.Errorf("dt %s is before the run started (%s)", d, before)
 	}
 
-	// The views show the complete rerun only, and agree with its runs row.
+	// Both runs are complete; the run views agree with the rerun's runs row.
 	complete := one(t, db, `SELECT run_id FROM runs WHERE status = 'complete'`)
-	checkRows(t, "visible runs", query(t, db, `SELECT run_id FROM ecsaudit_latest_runs`), [][]string{{complete}})
-	checkRows(t, "views vs the complete run's runs row", query(t, db, `
+	checkRows(t, "visible runs", query(t, db, `SELECT status FROM runs r JOIN ecsaudit_complete_runs c ON c.run_id = r.run_id ORDER BY c.started_at`),
+		[][]string{{"partial"}, {"complete"}})
+	checkRows(t, "run views vs the complete run's runs row", query(t, db, `
 		SELECT
-		  (SELECT count(*) FROM ecsaudit_latest_findings) = r.findings,
-		  (SELECT count(DISTINCT run_id) FROM ecsaudit_latest_findings) = 1,
-		  (SELECT count_if(verdict <> 'ERROR') FROM ecsaudit_task_definition_verdicts) = r.task_definitions,
-		  (SELECT sum(task_definitions - errors) FROM ecsaudit_daily_trend) = r.task_definitions,
-		  (SELECT sum(task_definitions - errors) FROM ecsaudit_account_compliance) = r.task_definitions,
-		  (SELECT count_if(region <> '') FROM ecsaudit_coverage) = r.targets,
-		  (SELECT count_if(scanned) FROM ecsaudit_coverage) = r.targets_scanned,
-		  (SELECT sum(failing_container_count) FROM ecsaudit_task_definition_verdicts) = r.fail,
-		  (SELECT count(*) FROM ecsaudit_task_definition_verdicts WHERE verdict = 'FAIL') > 0
-		FROM runs r WHERE r.status = 'complete'`),
-		[][]string{{"true", "true", "true", "true", "true", "true", "true", "true", "true"}})
+		  (SELECT count(*) FROM ecsaudit_run_findings WHERE run_id = r.run_id) = r.findings,
+		  (SELECT count_if(verdict <> 'ERROR') FROM ecsaudit_run_verdicts WHERE run_id = r.run_id) = r.task_definitions,
+		  (SELECT count_if(region <> '') FROM ecsaudit_run_coverage WHERE run_id = r.run_id) = r.targets,
+		  (SELECT count_if(scanned) FROM ecsaudit_run_coverage WHERE run_id = r.run_id) = r.targets_scanned,
+		  (SELECT sum(failing_container_count) FROM ecsaudit_run_verdicts WHERE run_id = r.run_id) = r.fail
+		FROM runs r WHERE r.run_id = '`+complete+`'`),
+		[][]string{{"true", "true", "true", "true", "true"}})
+	// The posture: the rerun's targets, and the first run's for the
+	// accounts the rerun excluded.
+	checkRows(t, "posture", query(t, db, `
+		SELECT p.account_id IN ('222222222222', '333333333333'), p.scan_run_id = '`+complete+`', count(*)
+		FROM ecsaudit_posture_targets p WHERE p.state <> 'NOT_SCANNED' GROUP BY 1, 2 ORDER BY 1`),
+		[][]string{{"false", "true", "9"}, {"true", "false", "2"}})
 
 	// The saved queries run on real output; "failing today" lists every
-	// failing task definition of the visible run.
+	// failing task definition of the posture.
 	for name, q := range athena.Queries() {
 		rows := query(t, db, q)
 		if name == "failing_today" {
-			if want := one(t, db, `SELECT count_if(verdict = 'FAIL') FROM ecsaudit_task_definition_verdicts`); fmt.Sprint(len(rows)) != want {
+			if want := one(t, db, `SELECT count_if(state = 'FAIL') FROM ecsaudit_posture_task_definitions`); fmt.Sprint(len(rows)) != want || want == "0" {
 				t.Errorf("failing_today lists %d task definitions, want %s", len(rows), want)
 			}
 		}
@@ -181,14 +184,14 @@ func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 		dir := t.TempDir()
 		s3test.Download(t, srv.Client(), e2eBucket, "", dir)
 		db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
-		visible := one(t, db, `SELECT count(*) FROM ecsaudit_latest_runs WHERE run_id = '`+runID+`'`)
-		findings := one(t, db, `SELECT count(*) FROM ecsaudit_latest_findings`)
+		visible := one(t, db, `SELECT count(*) FROM ecsaudit_complete_runs WHERE run_id = '`+runID+`'`)
+		findings := one(t, db, `SELECT count(*) FROM ecsaudit_run_findings`)
 		if i < 3 && (visible != "0" || findings != "0") {
 			t.Fatalf("after %d of 4 shards the views show the run (%s runs, %s findings)", i+1, visible, findings)
 		}
 		if i == 3 {
 			checkRows(t, "the whole run", query(t, db, `
-				SELECT count(*) = 4, sum(findings) = (SELECT count(*) FROM ecsaudit_latest_findings),
+				SELECT count(*) = 4, sum(findings) = (SELECT count(*) FROM ecsaudit_run_findings),
 				       sum(findings) = (SELECT count(*) FROM findings), count(DISTINCT shard_index) = 4
 				FROM runs WHERE run_id = '`+runID+`'`),
 				[][]string{{"true", "true", "true", "true"}})
@@ -212,9 +215,9 @@ func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 	db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
 	checkRows(t, "after the retry", query(t, db, `
 		SELECT (SELECT count(*) FROM runs WHERE run_id = '`+runID+`'),
-		       (SELECT count(*) FROM ecsaudit_latest_runs WHERE run_id = '`+runID+`'),
-		       (SELECT count(*) FROM ecsaudit_latest_findings) = (SELECT findings FROM ecsaudit_latest_runs),
-		       (SELECT count(*) FROM findings) > (SELECT count(*) FROM ecsaudit_latest_findings)`),
+		       (SELECT count(*) FROM ecsaudit_complete_runs WHERE run_id = '`+runID+`'),
+		       (SELECT count(*) FROM ecsaudit_run_findings) = (SELECT findings FROM ecsaudit_complete_runs),
+		       (SELECT count(*) FROM findings) > (SELECT count(*) FROM ecsaudit_run_findings)`),
 		[][]string{{"5", "1", "true", "true"}})
 }
 

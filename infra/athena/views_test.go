@@ -22,9 +22,13 @@ const (
 	sandboxAcct = "333333333333"
 )
 
+// The fixture's days: yesterday and today (UTC), since the posture is
+// dated against today.
 var (
-	day1 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	day2 = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	day2 = time.Now().UTC().Truncate(24 * time.Hour)
+	day1 = day2.Add(-24 * time.Hour)
+	d1   = day1.Format("2006-01-02")
+	d2   = day2.Format("2006-01-02")
 )
 
 // td describes one task definition revision of the fixture and its
@@ -82,7 +86,7 @@ func (r fixtureRun) write(t *testing.T, dir string) output.Run {
 		sink = failRuns{sink}
 	}
 	w := output.NewWriter(sink, r.id, r.started)
-	run := output.Run{RunID: r.id, AttemptID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", ShardCount: 1}
+	run := output.Run{RunID: r.id, AttemptID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", RuleOptions: "control", Revisions: "active", ShardCount: 1}
 	var rows []output.Finding
 	for _, d := range r.tds {
 		name, path, names := account(d.acct)
@@ -215,9 +219,10 @@ func checkRows(t *testing.T, what string, got, want [][]string) {
 	}
 }
 
-// TestViewsInDuckDB protects what people and QuickSight read: each view
-// shows only each day's newest complete run, hides the crashed and the
-// interrupted run, and aggregates verdicts and coverage as documented.
+// TestViewsInDuckDB protects what people and QuickSight read: the run
+// views show every complete run and hide the crashed and the interrupted
+// one; the posture holds each target's newest scan, keeps a target's
+// older scan when tonight's attempt failed, and aggregates as documented.
 func TestViewsInDuckDB(t *testing.T) {
 	t.Parallel()
 	db := openDuckDB(t, fixture(t))
@@ -225,73 +230,91 @@ func TestViewsInDuckDB(t *testing.T) {
 	// The raw tables hold every run that committed data files…
 	checkRows(t, "runs with data", query(t, db, `SELECT DISTINCT run_id FROM findings ORDER BY 1`),
 		[][]string{{"a-old"}, {"b-new"}, {"c-crash"}, {"d-day2"}, {"e-stopped"}})
-	// …but only complete runs are visible, and the newest of each day stands.
-	checkRows(t, "complete runs", query(t, db, `SELECT dt, run_id FROM ecsaudit_complete_runs ORDER BY 1, 2`),
-		[][]string{{"2026-11-27", "a-old"}, {"2026-11-27", "b-new"}, {"2026-11-28", "d-day2"}})
-	checkRows(t, "latest runs", query(t, db, `SELECT dt, run_id, task_definitions, findings, fail FROM ecsaudit_latest_runs ORDER BY 1`),
-		[][]string{{"2026-11-27", "b-new", "5", "6", "3"}, {"2026-11-28", "d-day2", "5", "8", "3"}})
+	// …but only complete runs are visible.
+	checkRows(t, "complete runs", query(t, db, `SELECT dt, run_id, task_definitions, findings, fail FROM ecsaudit_complete_runs ORDER BY 1, 2`),
+		[][]string{{d1, "a-old", "2", "3", "1"}, {d1, "b-new", "5", "6", "3"}, {d2, "d-day2", "5", "8", "3"}})
+	checkRows(t, "run checks", query(t, db, `SELECT run_id, complete, not_complete_because FROM ecsaudit_run_checks ORDER BY 1`),
+		[][]string{{"a-old", "true", ""}, {"b-new", "true", ""}, {"d-day2", "true", ""}, {"e-stopped", "false", "a shard was interrupted or failed"}})
 
-	checkRows(t, "latest findings per run", query(t, db, `SELECT dt, run_id, count(*) FROM ecsaudit_latest_findings GROUP BY 1, 2 ORDER BY 1`),
-		[][]string{{"2026-11-27", "b-new", "6"}, {"2026-11-28", "d-day2", "8"}})
-	// The latest findings agree with the runs rows that vouch for them.
+	checkRows(t, "run findings per run", query(t, db, `SELECT dt, run_id, count(*) FROM ecsaudit_run_findings GROUP BY 1, 2 ORDER BY 1, 2`),
+		[][]string{{d1, "a-old", "3"}, {d1, "b-new", "6"}, {d2, "d-day2", "8"}})
+	// The run findings agree with the runs rows that vouch for them.
 	checkRows(t, "findings vs runs rows", query(t, db, `
 		SELECT r.run_id, r.findings = count(*), r.fail = count_if(f.result = 'FAIL'),
 		       r.task_definitions = count(DISTINCT f.task_definition_arn)
-		FROM ecsaudit_latest_runs r JOIN ecsaudit_latest_findings f ON f.dt = r.dt AND f.run_id = r.run_id
+		FROM ecsaudit_complete_runs r JOIN ecsaudit_run_findings f ON f.dt = r.dt AND f.run_id = r.run_id
 		GROUP BY r.run_id, r.findings, r.fail, r.task_definitions ORDER BY 1`),
-		[][]string{{"b-new", "true", "true", "true"}, {"d-day2", "true", "true", "true"}})
+		[][]string{{"a-old", "true", "true", "true"}, {"b-new", "true", "true", "true"}, {"d-day2", "true", "true", "true"}})
 
 	checkRows(t, "task definition verdicts", query(t, db, `
 		SELECT dt, account_id, family, revision, verdict, failing_container_count, failing_containers
-		FROM ecsaudit_task_definition_verdicts ORDER BY dt, account_id, family`),
+		FROM ecsaudit_run_verdicts WHERE run_id <> 'a-old' ORDER BY dt, account_id, family`),
 		[][]string{
-			{"2026-11-27", prodAcct, "api", "3", "PASS", "0", ""},
-			{"2026-11-27", prodAcct, "app", "1", "FAIL", "2", "sidecar,web"},
-			{"2026-11-27", prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
-			{"2026-11-27", devAcct, "legacy", "9", "ERROR", "0", ""},
-			{"2026-11-27", devAcct, "tool", "4", "FAIL", "1", "runner"},
-			{"2026-11-28", prodAcct, "api", "3", "PASS", "0", ""},
-			{"2026-11-28", prodAcct, "app", "1", "PASS", "0", ""},
-			{"2026-11-28", prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
-			{"2026-11-28", prodAcct, "newapp", "1", "FAIL", "1", "main"},
-			{"2026-11-28", prodAcct, "newer", "2", "FAIL", "2", "c1,c2"},
+			{d1, prodAcct, "api", "3", "PASS", "0", ""},
+			{d1, prodAcct, "app", "1", "FAIL", "2", "sidecar,web"},
+			{d1, prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
+			{d1, devAcct, "legacy", "9", "ERROR", "0", ""},
+			{d1, devAcct, "tool", "4", "FAIL", "1", "runner"},
+			{d2, prodAcct, "api", "3", "PASS", "0", ""},
+			{d2, prodAcct, "app", "1", "PASS", "0", ""},
+			{d2, prodAcct, "batch", "2", "NOT_APPLICABLE", "0", ""},
+			{d2, prodAcct, "newapp", "1", "FAIL", "1", "main"},
+			{d2, prodAcct, "newer", "2", "FAIL", "2", "c1,c2"},
 		})
-	checkRows(t, "one verdict row per task definition and day", query(t, db, `
-		SELECT count(*) = count(DISTINCT dt || task_definition_arn) FROM ecsaudit_task_definition_verdicts`),
+	checkRows(t, "one verdict row per task definition and run", query(t, db, `
+		SELECT count(*) = count(DISTINCT run_id || task_definition_arn) FROM ecsaudit_run_verdicts`),
 		[][]string{{"true"}})
 
 	checkRows(t, "coverage", query(t, db, `
 		SELECT dt, run_id, account_id, region, status, scanned, error_code
-		FROM ecsaudit_coverage ORDER BY dt, account_id, region`),
+		FROM ecsaudit_run_coverage WHERE run_id <> 'a-old' ORDER BY dt, account_id, region`),
 		[][]string{
-			{"2026-11-27", "b-new", prodAcct, "eu-west-1", "scanned", "true", ""},
-			{"2026-11-27", "b-new", prodAcct, "us-east-1", "scanned", "true", ""},
-			{"2026-11-27", "b-new", devAcct, "us-east-1", "scanned", "true", ""},
-			{"2026-11-27", "b-new", sandboxAcct, "", "denied", "false", "AccessDenied"},
-			{"2026-11-28", "d-day2", prodAcct, "eu-west-1", "scanned", "true", ""},
-			{"2026-11-28", "d-day2", prodAcct, "us-east-1", "scanned", "true", ""},
-			{"2026-11-28", "d-day2", devAcct, "eu-west-1", "scanned", "true", ""},
-			{"2026-11-28", "d-day2", devAcct, "us-east-1", "failed", "false", "ThrottlingException"},
-			{"2026-11-28", "d-day2", sandboxAcct, "", "denied", "false", "AccessDenied"},
+			{d1, "b-new", prodAcct, "eu-west-1", "scanned", "true", ""},
+			{d1, "b-new", prodAcct, "us-east-1", "scanned", "true", ""},
+			{d1, "b-new", devAcct, "us-east-1", "scanned", "true", ""},
+			{d1, "b-new", sandboxAcct, "", "denied", "false", "AccessDenied"},
+			{d2, "d-day2", prodAcct, "eu-west-1", "scanned", "true", ""},
+			{d2, "d-day2", prodAcct, "us-east-1", "scanned", "true", ""},
+			{d2, "d-day2", devAcct, "eu-west-1", "scanned", "true", ""},
+			{d2, "d-day2", devAcct, "us-east-1", "failed", "false", "ThrottlingException"},
+			{d2, "d-day2", sandboxAcct, "", "denied", "false", "AccessDenied"},
 		})
 
-	checkRows(t, "daily trend", query(t, db, `
-		SELECT dt, account_id, ou_names, task_definitions, fail, pass, not_applicable, errors, share_compliant
-		FROM ecsaudit_daily_trend ORDER BY dt, account_id`),
+	// Yesterday a-old's scan of prod us-east-1 was replaced by b-new's;
+	// today dev us-east-1 failed, so yesterday's scan of it stands.
+	checkRows(t, "posture history", query(t, db, `
+		SELECT dt, account_id, region, state, scan_run_id, age_days, task_definitions
+		FROM ecsaudit_posture_history ORDER BY dt, account_id, region`),
 		[][]string{
-			{"2026-11-27", prodAcct, "Root/Prod", "3", "1", "1", "1", "0", "0.5"},
-			{"2026-11-27", devAcct, "Root/Dev", "2", "1", "0", "0", "1", "0"},
-			{"2026-11-28", prodAcct, "Root/Prod", "5", "2", "2", "1", "0", "0.5"},
+			{d1, prodAcct, "eu-west-1", "EMPTY", "b-new", "0", "0"},
+			{d1, prodAcct, "us-east-1", "FAIL", "b-new", "0", "3"},
+			{d1, devAcct, "us-east-1", "FAIL", "b-new", "0", "2"},
+			{d2, prodAcct, "eu-west-1", "EMPTY", "d-day2", "0", "0"},
+			{d2, prodAcct, "us-east-1", "FAIL", "d-day2", "0", "5"},
+			{d2, devAcct, "eu-west-1", "EMPTY", "d-day2", "0", "0"},
+			{d2, devAcct, "us-east-1", "FAIL", "b-new", "1", "2"},
 		})
 
-	checkRows(t, "account compliance", query(t, db, `
-		SELECT dt, account_id, account_name, ou_path, targets, targets_not_scanned,
+	checkRows(t, "posture trend", query(t, db, `
+		SELECT dt, account_id, ou_names, targets, task_definitions, fail, pass, not_applicable, errors, share_compliant
+		FROM ecsaudit_posture_trend ORDER BY dt, account_id`),
+		[][]string{
+			{d1, prodAcct, "Root/Prod", "2", "3", "1", "1", "1", "0", "0.5"},
+			{d1, devAcct, "Root/Dev", "1", "2", "1", "0", "0", "1", "0"},
+			{d1, sandboxAcct, "Root/Sandbox", "0", "0", "0", "0", "0", "0", "<nil>"},
+			{d2, prodAcct, "Root/Prod", "2", "5", "2", "2", "1", "0", "0.5"},
+			{d2, devAcct, "Root/Dev", "2", "2", "1", "0", "0", "1", "0"},
+			{d2, sandboxAcct, "Root/Sandbox", "0", "0", "0", "0", "0", "0", "<nil>"},
+		})
+
+	checkRows(t, "posture accounts", query(t, db, `
+		SELECT dt, account_id, account_name, ou_path, targets, targets_stale, targets_not_scanned,
 		       task_definitions, fail, pass, not_applicable, errors, share_compliant
-		FROM ecsaudit_account_compliance ORDER BY account_id`),
+		FROM ecsaudit_posture_accounts ORDER BY account_id`),
 		[][]string{
-			{"2026-11-28", prodAcct, "prod-a", "r-root/ou-prod", "2", "0", "5", "2", "2", "1", "0", "0.5"},
-			{"2026-11-28", devAcct, "dev-b", "r-root/ou-dev", "2", "1", "0", "0", "0", "0", "0", "<nil>"},
-			{"2026-11-28", sandboxAcct, "sandbox-c", "r-root/ou-sbx", "1", "1", "0", "0", "0", "0", "0", "<nil>"},
+			{d2, prodAcct, "prod-a", "r-root/ou-prod", "2", "0", "0", "5", "2", "2", "1", "0", "0.5"},
+			{d2, devAcct, "dev-b", "r-root/ou-dev", "2", "0", "0", "2", "1", "0", "0", "1", "0"},
+			{d2, sandboxAcct, "sandbox-c", "r-root/ou-sbx", "0", "0", "0", "0", "0", "0", "0", "0", "<nil>"},
 		})
 
 	// QuickSight drops array columns: no view may return one.
@@ -312,20 +335,20 @@ func TestQueriesInDuckDB(t *testing.T) {
 
 	checkRows(t, "failing_today", project(query(t, db, q["failing_today"]), 0, 1, 5, 6, 8),
 		[][]string{
-			{"2026-11-28", prodAcct, "newer", "2", "c1,c2"},
-			{"2026-11-28", prodAcct, "newapp", "1", "main"},
+			{d2, prodAcct, "newer", "2", "c1,c2"},
+			{d2, prodAcct, "newapp", "1", "main"},
+			{d1, devAcct, "tool", "4", "runner"}, // today's attempt failed: yesterday's scan stands
 		})
 	checkRows(t, "changes_since_yesterday", project(query(t, db, q["changes_since_yesterday"]), 0, 1, 4, 5, 6, 7),
 		[][]string{
 			{"fixed", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/app:1", "FAIL", "PASS", ""},
 			{"new_fail", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/newapp:1", "<nil>", "FAIL", "main"},
 			{"new_fail", prodAcct, "arn:aws:ecs:us-east-1:111111111111:task-definition/newer:2", "<nil>", "FAIL", "c1,c2"},
-			{"unknown", devAcct, "arn:aws:ecs:us-east-1:222222222222:task-definition/tool:4", "FAIL", "<nil>", "runner"},
 		})
 	checkRows(t, "not_scanned", query(t, db, q["not_scanned"]),
 		[][]string{
-			{devAcct, "dev-b", "Root/Dev", "failed", "ThrottlingException", "1", "us-east-1", "Rate exceeded"},
-			{sandboxAcct, "sandbox-c", "Root/Sandbox", "denied", "AccessDenied", "1", "(account)", "not authorized to perform sts:AssumeRole"},
+			{devAcct, "dev-b", "Root/Dev", "last_attempt", "failed", "ThrottlingException", "1", "us-east-1", "Rate exceeded"},
+			{sandboxAcct, "sandbox-c", "Root/Sandbox", "account", "denied", "AccessDenied", "1", "(account)", "not authorized to perform sts:AssumeRole"},
 		})
 }
 
@@ -352,41 +375,58 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 	// unsharded, s5 has one shard interrupted, s6 straddles midnight, s7's
 	// interrupted shard was retried and completed, s8's completed shard was
 	// retried (say, a duplicate submission) and the newer attempt was
-	// interrupted: only the newest attempt of each shard counts.
-	for _, s := range []string{
+	// interrupted: only the newest attempt of each shard counts. s9's
+	// shards balanced their plans on different runs, and s10's left an
+	// account they listed in no shard's coverage: neither is complete.
+	for _, s := range append([]string{
 		`CREATE TABLE runs AS SELECT *,
 		   run_id || '-' || shard_index || '-' || attempt AS attempt_id,
 		   TIMESTAMP '2026-11-28 01:00:00' + attempt * INTERVAL 1 HOUR AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
 		   '' AS previous_run_id,
 		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
+		   '' AS accounts_filter, '' AS exclude_accounts, '' AS ou_filter, '' AS exclude_ou, '' AS regions_filter,
+		   'active' AS revisions, 'digest' AS org_digest,
 		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned, 0::BIGINT AS accounts_not_scanned,
 		   5::BIGINT AS task_definitions, 1::BIGINT AS task_definitions_carried, 6::BIGINT AS findings, 1::BIGINT AS fail,
 		   2::BIGINT AS pass, 3::BIGINT AS not_applicable, 0::BIGINT AS errors, 7::BIGINT AS api_calls,
 		   0::BIGINT AS throttled_calls
 		 FROM (VALUES
-		   ('2026-11-28', 's1', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's2', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's2', 'complete', 1, 2, 0),
-		   ('2026-11-28', 's3', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's3', 'partial', 1, 2, 0),
-		   ('2026-11-28', 's4', 'complete', 0, 1, 0),
-		   ('2026-11-28', 's5', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's5', 'interrupted', 1, 2, 0),
-		   ('2026-11-28', 's6', 'complete', 0, 2, 0),
-		   ('2026-11-29', 's6', 'complete', 1, 2, 0),
-		   ('2026-11-28', 's7', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's7', 'interrupted', 1, 2, 0),
-		   ('2026-11-28', 's7', 'complete', 1, 2, 1),
-		   ('2026-11-28', 's8', 'complete', 0, 2, 0),
-		   ('2026-11-28', 's8', 'complete', 1, 2, 0),
-		   ('2026-11-28', 's8', 'interrupted', 1, 2, 1)
-		 ) AS t(dt, run_id, status, shard_index, shard_count, attempt)`,
-		athena.Views()[0], athena.Views()[1],
-	} {
+		   ('2026-11-28', 's1', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's2', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's2', 'complete', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's3', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's3', 'partial', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's4', 'complete', 0, 1, 0, '', 0),
+		   ('2026-11-28', 's5', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's5', 'interrupted', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's6', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-29', 's6', 'complete', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's7', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's7', 'interrupted', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's7', 'complete', 1, 2, 1, '', 0),
+		   ('2026-11-28', 's8', 'complete', 0, 2, 0, '', 0),
+		   ('2026-11-28', 's8', 'complete', 1, 2, 0, '', 0),
+		   ('2026-11-28', 's8', 'interrupted', 1, 2, 1, '', 0),
+		   ('2026-11-28', 's9', 'complete', 0, 2, 0, 'night-a', 0),
+		   ('2026-11-28', 's9', 'complete', 1, 2, 0, 'night-b', 0),
+		   ('2026-11-28', 's10', 'complete', 0, 2, 0, '', 2),
+		   ('2026-11-28', 's10', 'complete', 1, 2, 0, '', 2)
+		 ) AS t(dt, run_id, status, shard_index, shard_count, attempt, plan_run_id, org_accounts)`,
+		// s10's shards listed two accounts; their coverage names one.
+		`CREATE TABLE coverage AS SELECT * FROM (VALUES ('s10-0-0', '2026-11-28', '111111111111')) AS t(attempt_id, dt, account_id)`,
+	}, views(t, "ecsaudit_settings", "ecsaudit_attempts", "ecsaudit_run_checks", "ecsaudit_complete_runs")...) {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("duckdb: %v\n%s", err, s)
 		}
 	}
+	checkRows(t, "why not complete", query(t, db, `SELECT run_id, not_complete_because FROM ecsaudit_run_checks WHERE NOT complete ORDER BY 1`),
+		[][]string{
+			{"s1", "not every shard has committed"},
+			{"s10", "some listed accounts are in no shard's coverage"},
+			{"s5", "a shard was interrupted or failed"},
+			{"s8", "a shard was interrupted or failed"},
+			{"s9", "shards balanced their plans on different runs"},
+		})
 	checkRows(t, "complete runs", query(t, db, `SELECT run_id, dt, shard_count, accounts, task_definitions, findings FROM ecsaudit_complete_runs ORDER BY 1`),
 		[][]string{
 			{"s2", "2026-11-28", "2", "6", "10", "12"},
@@ -399,9 +439,8 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 
 // TestShardAfterMidnightCountsOnTheRunsDay: shard 1 of a run started just
 // after midnight UTC, so its files sit in the next day's partition. The
-// views date its findings and coverage by the run, so the day's trend and
-// the compliance table hold both shards' accounts, and the next day holds
-// nothing of the run.
+// run views date its findings and coverage by the run, so the run's day
+// holds both shards' accounts, and the next day holds nothing of the run.
 func TestShardAfterMidnightCountsOnTheRunsDay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -426,12 +465,27 @@ func TestShardAfterMidnightCountsOnTheRunsDay(t *testing.T) {
 		}
 	}
 	db := openDuckDB(t, dir)
-	checkRows(t, "findings by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_latest_findings GROUP BY dt`),
+	checkRows(t, "findings by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_run_findings GROUP BY dt`),
 		[][]string{{"2026-11-28", "2"}})
-	checkRows(t, "coverage by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_coverage GROUP BY dt`),
+	checkRows(t, "coverage by day", query(t, db, `SELECT dt, count(*) FROM ecsaudit_run_coverage GROUP BY dt`),
 		[][]string{{"2026-11-28", "2"}})
-	checkRows(t, "trend", query(t, db, `SELECT dt, account_id, fail FROM ecsaudit_daily_trend ORDER BY 2`),
-		[][]string{{"2026-11-28", prodAcct, "1"}, {"2026-11-28", devAcct, "1"}})
-	checkRows(t, "compliance", query(t, db, `SELECT account_id, fail FROM ecsaudit_account_compliance ORDER BY 1`),
-		[][]string{{prodAcct, "1"}, {devAcct, "1"}})
+	checkRows(t, "verdicts", query(t, db, `SELECT dt, account_id, verdict FROM ecsaudit_run_verdicts ORDER BY 2`),
+		[][]string{{"2026-11-28", prodAcct, "FAIL"}, {"2026-11-28", devAcct, "FAIL"}})
+}
+
+// views returns the named statements of views.sql, in its order.
+func views(t *testing.T, names ...string) []string {
+	t.Helper()
+	var out []string
+	for _, v := range athena.Views() {
+		for _, n := range names {
+			if strings.HasPrefix(v, "CREATE OR REPLACE VIEW "+n+" AS") {
+				out = append(out, v)
+			}
+		}
+	}
+	if len(out) != len(names) {
+		t.Fatalf("views.sql has %d of the views %q", len(out), names)
+	}
+	return out
 }

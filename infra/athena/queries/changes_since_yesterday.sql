@@ -1,26 +1,29 @@
--- What changed since yesterday: task definitions that FAIL today and did
--- not yesterday (new_fail), and those that failed yesterday and do not now:
--- fixed when they now PASS or are NOT_APPLICABLE, unknown when they could
--- not be read today or were not seen at all (deleted, or their account or
--- region was not scanned: see not_scanned.sql).
+-- What changed in the posture since yesterday: task definitions that FAIL
+-- today and did not yesterday (new_fail), and those that failed yesterday
+-- and do not now: fixed when they now PASS or are NOT_APPLICABLE, unknown
+-- when their target is stale or not scanned today, or they were not seen
+-- at all (deleted, or their account left: see not_scanned.sql).
 --
--- Today is the newest day with a complete run; yesterday is the newest
--- complete day before it.
+-- Today and yesterday are the two newest posture days
+-- (ecsaudit_posture_days); each is the posture as of that day, so runs of
+-- other scopes or semantics on either day change nothing.
 WITH days AS (
-  SELECT max(dt) AS today FROM ecsaudit_latest_runs
+  SELECT max(dt) AS today FROM ecsaudit_posture_days
 ), prev AS (
-  SELECT max(r.dt) AS yesterday
-  FROM ecsaudit_latest_runs r
+  SELECT max(d.dt) AS yesterday
+  FROM ecsaudit_posture_days d
   CROSS JOIN days
-  WHERE r.dt < days.today
+  WHERE d.dt < days.today
+), posture AS (
+  SELECT
+    h.dt, h.account_id, h.account_name, h.region, v.task_definition_arn, v.failing_containers,
+    CASE WHEN h.state IN ('STALE', 'NOT_SCANNED') THEN h.state ELSE v.verdict END AS verdict
+  FROM ecsaudit_posture_history h
+  JOIN ecsaudit_run_verdicts v ON v.run_id = h.scan_run_id AND v.account_id = h.account_id AND v.region = h.region
 ), t AS (
-  SELECT v.*
-  FROM ecsaudit_task_definition_verdicts v
-  JOIN days ON v.dt = days.today
+  SELECT p.* FROM posture p JOIN days ON p.dt = days.today
 ), y AS (
-  SELECT v.*
-  FROM ecsaudit_task_definition_verdicts v
-  JOIN prev ON v.dt = prev.yesterday
+  SELECT p.* FROM posture p JOIN prev ON p.dt = prev.yesterday
 )
 SELECT
   CASE

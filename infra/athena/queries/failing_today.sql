@@ -1,19 +1,18 @@
--- Which task definitions fail today, newest registrations first.
---
--- "Today" is the newest day with a complete run: today once tonight's run
--- has committed, yesterday until then.
+-- Which task definitions fail now, newest registrations first: the
+-- posture (ecsaudit_posture_task_definitions), so a target's newest scan
+-- under the nightly's semantics, whatever ran since. A stale target's task
+-- definitions are STALE, not listed here: see not_scanned.sql.
 SELECT
-  v.dt,
-  v.account_id,
-  v.account_name,
-  v.ou_names,
-  v.region,
-  v.family,
-  v.revision,
-  v.registered_at,
-  v.failing_containers,
-  v.task_definition_arn
-FROM ecsaudit_task_definition_verdicts v
-WHERE v.verdict = 'FAIL'
-  AND v.dt = (SELECT max(dt) FROM ecsaudit_latest_runs)
-ORDER BY v.registered_at DESC NULLS LAST, v.task_definition_arn;
+  p.scan_dt,
+  p.account_id,
+  p.account_name,
+  p.ou_names,
+  p.region,
+  p.family,
+  p.revision,
+  p.registered_at,
+  p.failing_containers,
+  p.task_definition_arn
+FROM ecsaudit_posture_task_definitions p
+WHERE p.state = 'FAIL'
+ORDER BY p.registered_at DESC NULLS LAST, p.task_definition_arn;
