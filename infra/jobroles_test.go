@@ -36,6 +36,7 @@ func TestJobTaskRole(t *testing.T) {
 		"organizations:ListAccountsForParent":            orgRead,
 		"organizations:ListOrganizationalUnitsForParent": orgRead,
 		"organizations:ListRoots":                        orgRead,
+		"ec2:DescribeRegions":                            orgRead, // checks --regions names regions of the partition
 		"sts:AssumeRole": {
 			Resources: []string{"arn:${AWS::Partition}:iam::*:role/ecsaudit-read"},
 			Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}},
