@@ -28,6 +28,15 @@ type limits struct {
 	ecs      Limit
 	ecsByKey sync.Map // Target → *rate.Limiter
 	org      *rate.Limiter
+	hub      bool
+	hubByKey sync.Map // hubKey → *rate.Limiter
+}
+
+// hubKey names one Security Hub bucket: an operation in one (account,
+// region).
+type hubKey struct {
+	Target
+	op op
 }
 
 func newLimits(o Options) *limits {
@@ -41,7 +50,7 @@ func newLimits(o Options) *limits {
 		}
 		return Limit{Burst: max(1, int(math.Round(float64(l.Burst)*scale))), Rate: l.Rate * scale}
 	}
-	l := &limits{ecs: scaled(o.ECSLimit)}
+	l := &limits{ecs: scaled(o.ECSLimit), hub: o.SecurityHubLimits}
 	if org := scaled(o.OrganizationsLimit); org.Burst > 0 {
 		l.org = rate.NewLimiter(rate.Limit(org.Rate), org.Burst)
 	}
@@ -68,6 +77,20 @@ func (s *Server) throttle(c *call) *apiError {
 		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); b != nil && !b.Allow() {
 			s.stats.throttled[c.op].Add(1)
 			return &apiError{status: 400, code: "ThrottlingException", message: "Rate exceeded"}
+		}
+	case "securityhub":
+		if !s.limits.hub {
+			return nil
+		}
+		k := hubKey{Target{c.who.account, c.who.region}, c.op}
+		v, ok := s.limits.hubByKey.Load(k)
+		if !ok {
+			l := hubLimit(c.op)
+			v, _ = s.limits.hubByKey.LoadOrStore(k, rate.NewLimiter(rate.Limit(l.Rate), l.Burst))
+		}
+		if !v.(*rate.Limiter).Allow() {
+			s.stats.throttled[c.op].Add(1)
+			return &apiError{status: 429, code: "TooManyRequestsException", message: "Too Many Requests"}
 		}
 	case "organizations":
 		if b := s.limits.org; b != nil && !b.Allow() {
