@@ -16,8 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/output"
+	"github.com/ecsaudit/ecsaudit/securityhub"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -103,4 +107,30 @@ func (f *scanFlags) sink(ctx context.Context) (output.Sink, output.Source, error
 		ExpectedBucketOwner: f.ExpectedBucketOwner,
 	})
 	return sink, output.NewS3Source(client, bucket, prefix, f.ExpectedBucketOwner), nil
+}
+
+// securityHub returns the importer of --securityhub. Security Hub takes an
+// account's findings under its default product only from that account, so
+// each account's are imported with the scan role assumed in it (which
+// then needs the Security Hub permissions of docs/deploy.md).
+func (f *scanFlags) securityHub(cfg aws.Config, runID string, log *slog.Logger) *securityhub.Importer {
+	region := f.SecurityHubRegion
+	if region == "" {
+		region = cfg.Region
+	}
+	stsClient := sts.NewFromConfig(cfg)
+	opts := assume.Options{RoleName: f.RoleName, ExternalID: f.ExternalID, SessionName: assume.SessionName(runID)}
+	return securityhub.New(securityhub.Config{
+		Region: region,
+		Client: func(partition, account string) securityhub.API {
+			c := cfg.Copy()
+			c.Region = region
+			creds := assume.Credentials(stsClient, partition, account, opts)
+			c.Credentials = creds
+			return awssecurityhub.NewFromConfig(c, func(o *awssecurityhub.Options) {
+				o.APIOptions = append(o.APIOptions, assume.RenewOnExpiry(creds))
+			})
+		},
+		Logger: log,
+	})
 }

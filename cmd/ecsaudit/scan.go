@@ -50,6 +50,8 @@ type scanFlags struct {
 	ExpectedBucketOwner string        `json:"expected_bucket_owner,omitempty"`
 	Full                bool          `json:"full,omitempty"`
 	Shard               string        `json:"shard,omitempty"`
+	SecurityHub         bool          `json:"securityhub,omitempty"`
+	SecurityHubRegion   string        `json:"securityhub_region,omitempty"`
 	RunID               string        `json:"-"`
 	LogLevel            string        `json:"-"`
 	LogFormat           string        `json:"-"`
@@ -80,6 +82,8 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.ExpectedBucketOwner, "expected-bucket-owner", "", "`account id` that must own the output bucket")
 	fs.BoolVar(&f.Full, "full", false, "describe every revision again instead of carrying verdicts of revisions an earlier run evaluated")
 	fs.StringVar(&f.Shard, "shard", "", "scan only shard `I/N` (0-based) of the accounts; default from AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE under an AWS Batch array job")
+	fs.BoolVar(&f.SecurityHub, "securityhub", false, "import the findings into AWS Security Hub, each account's with the scan role in that account")
+	fs.StringVar(&f.SecurityHubRegion, "securityhub-region", "", "the `region` Security Hub findings go to (default: the job's region)")
 	fs.StringVar(&f.RunID, "run-id", "", "the run's `id`, common to all shards of one run (default: time and random; under AWS Batch, from the array job's id)")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, JSON otherwise)")
@@ -142,6 +146,12 @@ func (f *scanFlags) validate() error {
 		if _, err := shard.Parse(f.Shard); err != nil {
 			return err
 		}
+	}
+	if f.SecurityHubRegion != "" && !regionPattern.MatchString(f.SecurityHubRegion) {
+		return fmt.Errorf("securityhub-region %q: want a name such as eu-west-1", f.SecurityHubRegion)
+	}
+	if f.SecurityHubRegion != "" && !f.SecurityHub {
+		return errors.New("securityhub-region needs --securityhub")
 	}
 	if f.RunID != "" && !runIDPattern.MatchString(f.RunID) {
 		return fmt.Errorf("run-id %q: want 1-100 characters of letters, digits and ._-", f.RunID)
@@ -235,6 +245,9 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		Previous: earlier, Full: f.Full, Shard: part,
 		RunID: runID, AttemptID: attemptID, Started: started, Version: version, Options: string(opts),
 		Logger: log.With("run_id", runID),
+	}
+	if f.SecurityHub {
+		cfg.Publisher = f.securityHub(awsCfg, runID, log.With("run_id", runID))
 	}
 	log.Info("scan starting", "run_id", runID, "shard", part.String(), "output", f.Output, "simulate", f.Simulate)
 	row, err := job.Run(ctx, cfg, output.NewWriter(sink, attemptID, started))
