@@ -2,6 +2,7 @@ package securityhub
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,28 @@ func TestFailureIsReported(t *testing.T) {
 	}
 	if e := exports[1]; e.AccountID != "444444444444" || e.Status != "failed" || e.ErrorCode != "AccessDeniedException" {
 		t.Errorf("denied account: %+v", e)
+	}
+}
+
+// TestBudgetKeepsUnderTheLimit: 35 batches for one account, more than
+// the bucket's burst of 30, go through the documented bucket without a
+// throttle (a client without the budget is throttled: see simorg's
+// TestSecurityHubThrottles), and in batches of at most 100.
+func TestBudgetKeepsUnderTheLimit(t *testing.T) {
+	t.Parallel()
+	srv, cfg := simtest.Start(t, simorg.Default(), simorg.Options{SecurityHubLimits: true}, region)
+	var rows []output.Finding
+	for i := range 3456 {
+		rows = append(rows, row(fmt.Sprintf("arn:aws:ecs:us-east-1:333333333333:task-definition/f%d:1", i), "app", "FAIL", "HIGH"))
+	}
+	im := newImporter(t, srv, cfg, time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC))
+	im.Add(rows, scannedUS)
+	exports, err := im.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Stats()
+	if exports[0].Imported != 3456 || st.Calls["BatchImportFindings"] != 35 || st.TotalThrottled() != 0 || exports[0].ThrottledCalls != 0 {
+		t.Fatalf("imported %d in %d calls, %d throttled", exports[0].Imported, st.Calls["BatchImportFindings"], st.TotalThrottled())
 	}
 }
