@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"regexp"
 	"slices"
 	"testing"
 
@@ -51,6 +52,44 @@ func TestScanRoleIsReadOnly(t *testing.T) {
 	}
 	if role.RoleName == nil || *role.RoleName != "audit-reader" {
 		t.Errorf("RoleName with ScanRoleName=audit-reader is %v", role.RoleName)
+	}
+}
+
+// TestScanRoleSecurityHubImport: with SecurityHubImport the scan role may
+// also import, read and resolve its own account's findings in Security
+// Hub, and nothing more; without it, the role is as read-only as above.
+func TestScanRoleSecurityHubImport(t *testing.T) {
+	t.Parallel()
+	tmpl := render(t, "scan-role.yaml", map[string]any{"SecurityHubImport": "true"})
+	_, identity := rolePolicies(t, tmpl, "ScanRole")
+	pol, err := tmpl.GetIAMPolicyWithName("SecurityHubImportPolicy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pol.Roles) != 1 || pol.Roles[0] != "${ScanRole}" {
+		t.Errorf("SecurityHubImportPolicy is attached to %s, want the scan role", mustJSON(pol.Roles))
+	}
+	for _, p := range policies(t, tmpl) {
+		if p.Resource == "SecurityHubImportPolicy" {
+			identity = append(identity, p.Doc)
+		}
+	}
+	grants := allowed(t, identity...)
+	hub := grant{Resources: []string{"arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default"}}
+	want := map[string]grant{
+		"securityhub:BatchImportFindings": {Resources: []string{"arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default"}},
+		"securityhub:GetFindings":         hub,
+		"securityhub:BatchUpdateFindings": hub,
+	}
+	for _, a := range scanActions {
+		want[a] = grant{Resources: []string{"*"}}
+	}
+	if !jsonEqual(grants, want) {
+		t.Errorf("scan role grants with SecurityHubImport =\n%s\nwant\n%s", mustJSON(grants), mustJSON(want))
+	}
+	set := render(t, "scan-role-stackset.yaml", map[string]any{"SecurityHubImport": "true"})
+	if got := mustJSON(set.Resources["ScanRoleStackSet"]); !regexp.MustCompile(`"ParameterKey":\s*"SecurityHubImport",\s*"ParameterValue":\s*"true"`).MatchString(got) {
+		t.Errorf("the StackSet does not pass SecurityHubImport on:\n%s", got)
 	}
 }
 

@@ -69,6 +69,10 @@ type Config struct {
 	// Shard is this run's share of the organization's accounts.
 	Shard shard.Spec
 
+	// Publisher, when set, takes the run's findings to a second
+	// destination (Security Hub) before the run commits.
+	Publisher Publisher
+
 	// Grace is how long in-flight targets may run on after ctx is cancelled
 	// (SIGTERM) before they are abandoned.
 	Grace time.Duration
@@ -80,6 +84,17 @@ type Config struct {
 	Options   string // the run's options as JSON, for the runs row
 
 	Logger *slog.Logger
+}
+
+// Publisher takes a run's findings to a second destination, such as
+// Security Hub, before the run commits.
+type Publisher interface {
+	// Add is called with the rows of each finished target, and with each
+	// carried findings row, from one goroutine at a time.
+	Add(findings []output.Finding, coverage []output.Coverage)
+	// Finish delivers what was added. Its rows are written to the exports
+	// dataset; an error makes a complete run partial, and the rows say why.
+	Finish(ctx context.Context) ([]output.Export, error)
 }
 
 // describeWorkers is how many DescribeTaskDefinition calls one target keeps
@@ -180,16 +195,36 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	if len(r.keep) > 0 {
 		// The carried rows were counted in their targets' coverage: a
 		// failure here would be a silent gap, so it fails the run.
-		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, cfg.AttemptID, r.keep, r.accounts, r.countFinding)
+		count := r.countFinding
+		if cfg.Publisher != nil {
+			count = func(f output.Finding) { r.countFinding(f); cfg.Publisher.Add([]output.Finding{f}, nil) }
+		}
+		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, cfg.AttemptID, r.keep, r.accounts, count)
 		if err != nil {
 			return r.abort(err)
+		}
+	}
+	var exportErr error
+	if cfg.Publisher != nil && ctx.Err() == nil {
+		// The findings are already in the output, which never waits on
+		// the destination: a failure here costs the export, not the run.
+		rows, err := cfg.Publisher.Finish(work)
+		for i := range rows {
+			rows[i].RunID, rows[i].AttemptID = cfg.RunID, cfg.AttemptID
+		}
+		if werr := w.Exports(context.WithoutCancel(ctx), rows); werr != nil {
+			return r.abort(fmt.Errorf("write exports: %w", werr))
+		}
+		if err != nil {
+			log.Warn("export failed; the run is partial", "error", err.Error())
+			exportErr = err
 		}
 	}
 
 	switch {
 	case ctx.Err() != nil:
 		r.row.Status = StatusInterrupted
-	case r.row.TargetsNotScanned > 0 || r.row.AccountsNotScanned > 0:
+	case r.row.TargetsNotScanned > 0 || r.row.AccountsNotScanned > 0 || exportErr != nil:
 		r.row.Status = StatusPartial
 	default:
 		r.row.Status = StatusComplete
@@ -265,6 +300,9 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 				res.findings[i].RunID, res.findings[i].AttemptID = r.cfg.RunID, r.cfg.AttemptID
 			}
 			r.count(res)
+			if r.cfg.Publisher != nil {
+				r.cfg.Publisher.Add(res.findings, res.coverage)
+			}
 			for _, c := range res.carried {
 				r.keep[c.key] = c.status
 			}

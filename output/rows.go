@@ -110,3 +110,26 @@ type Run struct {
 	APICalls           int64  `parquet:"api_calls"`
 	ThrottledCalls     int64  `parquet:"throttled_calls"`
 }
+
+// Export is one row of the exports dataset: what one account's findings
+// did at another destination (Security Hub) during the run. A run whose
+// export failed is partial; the row says why.
+type Export struct {
+	RunID          string    `parquet:"run_id"`
+	AttemptID      string    `parquet:"attempt_id"`
+	Destination    string    `parquet:"destination"` // securityhub
+	AccountID      string    `parquet:"account_id"`
+	Region         string    `parquet:"region"`    // where the findings went
+	Status         string    `parquet:"status"`    // imported or failed
+	Imported       int64     `parquet:"imported"`  // new or changed findings accepted
+	Unchanged      int64     `parquet:"unchanged"` // findings not sent: the destination holds them as they are
+	Archived       int64     `parquet:"archived"`  // findings of revisions gone, archived
+	Resolved       int64     `parquet:"resolved"`  // findings that went from failed to passed, resolved
+	Failed         int64     `parquet:"failed"`    // findings rejected after retries
+	ErrorCode      string    `parquet:"error_code"`
+	ErrorMessage   string    `parquet:"error_message"`
+	APICalls       int64     `parquet:"api_calls"`
+	ThrottledCalls int64     `parquet:"throttled_calls"`
+	StartedAt      time.Time `parquet:"started_at,timestamp(millisecond)"`
+	DurationMS     int64     `parquet:"duration_ms"`
+}

@@ -15,6 +15,9 @@ const (
 	FindingsDataset = "findings"
 	CoverageDataset = "coverage"
 	RunsDataset     = "runs"
+	// ExportsDataset is written only by runs that export findings
+	// elsewhere (Security Hub).
+	ExportsDataset = "exports"
 )
 
 // rowGroupRows bounds a row group, and so the rows held in memory per dataset.
@@ -35,6 +38,7 @@ type Writer struct {
 	started  time.Time
 	findings *file[Finding]
 	coverage *file[Coverage]
+	exports  *file[Export]
 	done     bool
 }
 
@@ -69,6 +73,19 @@ func (w *Writer) Coverage(ctx context.Context, rows []Coverage) error {
 	return w.coverage.write(rows)
 }
 
+// Exports appends rows to the exports dataset, which exists only for runs
+// that call it.
+func (w *Writer) Exports(ctx context.Context, rows []Export) error {
+	if w.exports == nil {
+		f, err := openFile[Export](ctx, w.sink, Key(ExportsDataset, w.started, w.name))
+		if err != nil {
+			return err
+		}
+		w.exports = f
+	}
+	return w.exports.write(rows)
+}
+
 // Commit finishes the findings and coverage files (creating empty ones when
 // no rows came) and then writes the run's single runs row: the commit point.
 func (w *Writer) Commit(ctx context.Context, run Run) error {
@@ -84,10 +101,21 @@ func (w *Writer) Commit(ctx context.Context, run Run) error {
 	w.done = true
 	if err := w.findings.finish(nil); err != nil {
 		w.coverage.finish(err)
+		if w.exports != nil {
+			w.exports.finish(err)
+		}
 		return err
 	}
 	if err := w.coverage.finish(nil); err != nil {
+		if w.exports != nil {
+			w.exports.finish(err)
+		}
 		return err
+	}
+	if w.exports != nil {
+		if err := w.exports.finish(nil); err != nil {
+			return err
+		}
 	}
 	runs, err := openFile[Run](ctx, w.sink, Key(RunsDataset, w.started, w.name))
 	if err != nil {
@@ -118,6 +146,9 @@ func (w *Writer) fail(err error) error {
 	}
 	if w.coverage != nil {
 		w.coverage.finish(err)
+	}
+	if w.exports != nil {
+		w.exports.finish(err)
 	}
 	return err
 }

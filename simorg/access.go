@@ -13,7 +13,7 @@ func (s *Server) authorize(c *call) *apiError {
 		if c.who.account != o.management {
 			return &apiError{status: 400, code: "AccessDeniedException", message: "You don't have permissions to access this resource."}
 		}
-	case "ecs", "ec2":
+	case "ecs", "ec2", "securityhub":
 		ai := o.acctIdx[c.who.account]
 		ri, known := o.regionIdx[c.who.region]
 		if !known || o.regionStatus(ai, ri) == NotOptedIn {

@@ -12,7 +12,10 @@
 //     ListParents, DescribeOrganization, DescribeAccount) and ECS
 //     (ListTaskDefinitions, ListTaskDefinitionFamilies, DescribeTaskDefinition);
 //   - awsQuery (form-encoded Action=) for STS (AssumeRole, GetCallerIdentity);
-//   - ec2Query for EC2 (DescribeRegions).
+//   - ec2Query for EC2 (DescribeRegions);
+//   - restJson1 for Security Hub (BatchImportFindings, GetFindings,
+//     BatchUpdateFindings), kept in a [SecurityHub] store that can outlive
+//     one server.
 //
 // Every request must carry a SigV4 Authorization header. The access key
 // decides the calling account, the credential scope the region and service.

@@ -31,10 +31,19 @@ type limits struct {
 	ecs      Limit
 	ecsByKey sync.Map // Target → *rate.Limiter
 	org      *rate.Limiter
+	hub      bool
+	hubByKey sync.Map // hubKey → *rate.Limiter
 
 	first   int64
 	ecsSeen sync.Map // Target → *atomic.Int64
 	orgSeen atomic.Int64
+}
+
+// hubKey names one Security Hub bucket: an operation in one (account,
+// region).
+type hubKey struct {
+	Target
+	op op
 }
 
 // stormed reports whether this request is among the first ThrottleFirst of
@@ -72,7 +81,7 @@ func newLimits(o Options) *limits {
 		}
 		return Limit{Burst: max(1, int(math.Round(float64(l.Burst)*scale))), Rate: l.Rate * scale}
 	}
-	l := &limits{ecs: scaled(o.ECSLimit), first: int64(o.ThrottleFirst)}
+	l := &limits{ecs: scaled(o.ECSLimit), first: int64(o.ThrottleFirst), hub: o.SecurityHubLimits}
 	if org := scaled(o.OrganizationsLimit); org.Burst > 0 {
 		l.org = rate.NewLimiter(rate.Limit(org.Rate), org.Burst)
 	}
@@ -100,6 +109,20 @@ func (s *Server) throttle(c *call) *apiError {
 		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); stormed || b != nil && !b.AllowN(s.now(), 1) {
 			s.stats.throttled[c.op].Add(1)
 			return &apiError{status: 400, code: "ThrottlingException", message: "Rate exceeded"}
+		}
+	case "securityhub":
+		if !s.limits.hub {
+			return nil
+		}
+		k := hubKey{Target{c.who.account, c.who.region}, c.op}
+		v, ok := s.limits.hubByKey.Load(k)
+		if !ok {
+			l := hubLimit(c.op)
+			v, _ = s.limits.hubByKey.LoadOrStore(k, rate.NewLimiter(rate.Limit(l.Rate), l.Burst))
+		}
+		if !v.(*rate.Limiter).AllowN(s.now(), 1) {
+			s.stats.throttled[c.op].Add(1)
+			return &apiError{status: 429, code: "TooManyRequestsException", message: "Too Many Requests"}
 		}
 	case "organizations":
 		if b := s.limits.org; stormed || b != nil && !b.AllowN(s.now(), 1) {

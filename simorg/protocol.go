@@ -16,6 +16,7 @@ const (
 	protoJSON  protocol = iota // awsJson1_1
 	protoQuery                 // awsQuery (STS)
 	protoEC2                   // ec2Query
+	protoREST                  // restJson1 (Security Hub)
 )
 
 // op is an operation the server implements.
@@ -37,6 +38,9 @@ const (
 	opListTaskDefinitions
 	opListTaskDefinitionFamilies
 	opDescribeTaskDefinition
+	opBatchImportFindings
+	opGetFindings
+	opBatchUpdateFindings
 	numOps
 )
 
@@ -44,10 +48,12 @@ var (
 	opNames = [numOps]string{"", "ListAccounts", "ListAccountsForParent", "ListRoots",
 		"ListOrganizationalUnitsForParent", "ListChildren", "ListParents", "DescribeOrganization",
 		"DescribeAccount", "AssumeRole", "GetCallerIdentity", "DescribeRegions",
-		"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition"}
+		"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition",
+		"BatchImportFindings", "GetFindings", "BatchUpdateFindings"}
 	opService = [numOps]string{"", "organizations", "organizations", "organizations",
 		"organizations", "organizations", "organizations", "organizations",
-		"organizations", "sts", "sts", "ec2", "ecs", "ecs", "ecs"}
+		"organizations", "sts", "sts", "ec2", "ecs", "ecs", "ecs",
+		"securityhub", "securityhub", "securityhub"}
 	opByName = func() map[string]op {
 		m := map[string]op{}
 		for i := opUnknown + 1; i < numOps; i++ {
@@ -74,6 +80,8 @@ func (s *Server) fail(c *call, e *apiError) {
 	s.stats.countError(e.code)
 	h := c.w.Header()
 	switch c.proto {
+	case protoREST:
+		writeRESTError(c, e)
 	case protoJSON:
 		body := map[string]string{"__type": e.code}
 		// Organizations models Message, ECS message; the SDK reads either.
@@ -178,6 +186,8 @@ func serverError(c *call, n uint64) *apiError {
 		return &apiError{status: 503, code: "Unavailable", message: "The server is overloaded and can't handle the request."}
 	case unavailable:
 		return &apiError{status: 503, code: "ServiceUnavailable", message: "Service is unavailable. Please try again later."}
+	case c.service == "securityhub":
+		return &apiError{status: 500, code: "InternalException", message: "Internal service error."}
 	case c.service == "ecs":
 		return &apiError{status: 500, code: "ServerException", message: "Service Unavailable. Please try again later."}
 	case c.service == "organizations":

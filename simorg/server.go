@@ -67,6 +67,15 @@ type Options struct {
 	// operations come back with no items and a NextToken.
 	EmptyPages int
 
+	// SecurityHub is the store Security Hub's operations read and write;
+	// nil gives the server an empty one of its own. Pass one store to
+	// successive servers to keep findings from one night to the next.
+	SecurityHub *SecurityHub
+	// SecurityHubLimits applies Security Hub's documented token buckets
+	// per (account, region) (see hubLimit); requests finding them empty
+	// get TooManyRequestsException.
+	SecurityHubLimits bool
+
 	// DenyAssume adds accounts whose audit role cannot be assumed.
 	DenyAssume []string
 	// DenyRegions adds regions a service control policy denies, by account
@@ -143,6 +152,7 @@ type Server struct {
 	denyAssume map[string]bool
 	denyRegion map[string]map[string]bool
 	limits     *limits
+	hub        *SecurityHub
 	stats      recorder
 }
 
@@ -176,6 +186,10 @@ func Start(org *Org, opts Options) (*Server, error) {
 		}
 	}
 	s.limits = newLimits(opts)
+	s.hub = opts.SecurityHub
+	if s.hub == nil {
+		s.hub = NewSecurityHub()
+	}
 	s.sessions.Store(AccessKeyID, &session{account: org.management, secret: SecretAccessKey})
 	s.hs = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go s.hs.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close
@@ -188,6 +202,9 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Org returns the organization the server serves.
 func (s *Server) Org() *Org { return s.org }
+
+// SecurityHub returns the store behind the server's Security Hub.
+func (s *Server) SecurityHub() *SecurityHub { return s.hub }
 
 // Close stops the server and closes every connection.
 func (s *Server) Close() error { return s.hs.Close() }
@@ -260,6 +277,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.ec2(c)
 	case "ecs":
 		s.ecs(c)
+	case "securityhub":
+		s.securityHub(c)
 	}
 }
 
@@ -281,6 +300,14 @@ func (s *Server) route(c *call) bool {
 		c.op = opByName[name]
 		if c.op == opUnknown || opService[c.op] != c.service {
 			s.fail(c, &apiError{status: 400, code: "UnknownOperationException", message: "Unknown operation " + name})
+			return false
+		}
+		return true
+	}
+	if scopeService(c.r) == "securityhub" {
+		c.proto, c.service = protoREST, "securityhub"
+		if c.op = routeREST(c.r); c.op == opUnknown {
+			s.fail(c, &apiError{status: 404, code: "ResourceNotFoundException", message: "simorg serves no Security Hub operation at " + c.r.Method + " " + c.r.URL.Path})
 			return false
 		}
 		return true

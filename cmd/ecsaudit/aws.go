@@ -16,8 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/output"
+	"github.com/ecsaudit/ecsaudit/securityhub"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -86,7 +90,22 @@ func (f *scanFlags) sink(ctx context.Context) (output.Sink, output.Source, error
 	if !strings.HasPrefix(f.Output, "s3://") {
 		return output.Dir(f.Output), output.Dir(f.Output), nil
 	}
-	bucket, prefix, err := output.ParseS3URL(f.Output)
+	return f.s3(ctx, f.Output, true)
+}
+
+// sinkAt returns a sink at dest, a directory or s3://bucket/prefix; the
+// output's encryption and owner settings apply only when own is set (the
+// Security Lake bucket has its own).
+func (f *scanFlags) sinkAt(ctx context.Context, dest string, own bool) (output.Sink, error) {
+	if !strings.HasPrefix(dest, "s3://") {
+		return output.Dir(dest), nil
+	}
+	sink, _, err := f.s3(ctx, dest, own)
+	return sink, err
+}
+
+func (f *scanFlags) s3(ctx context.Context, dest string, own bool) (output.Sink, output.Source, error) {
+	bucket, prefix, err := output.ParseS3URL(dest)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
@@ -98,9 +117,36 @@ func (f *scanFlags) sink(ctx context.Context) (output.Sink, output.Source, error
 		return nil, nil, usageError{errors.New("s3 output needs a region: set AWS_REGION")}
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = f.S3PathStyle })
-	sink := output.NewS3(client, bucket, prefix, output.S3Options{
-		SSEKMSKeyID:         f.SSEKMSKeyID,
-		ExpectedBucketOwner: f.ExpectedBucketOwner,
+	var opts output.S3Options
+	if own {
+		opts = output.S3Options{SSEKMSKeyID: f.SSEKMSKeyID, ExpectedBucketOwner: f.ExpectedBucketOwner}
+	}
+	sink := output.NewS3(client, bucket, prefix, opts)
+	return sink, output.NewS3Source(client, bucket, prefix, opts.ExpectedBucketOwner), nil
+}
+
+// securityHub returns the importer of --securityhub. Security Hub takes an
+// account's findings under its default product only from that account, so
+// each account's are imported with the scan role assumed in it (which
+// then needs the Security Hub permissions of docs/deploy.md).
+func (f *scanFlags) securityHub(cfg aws.Config, runID string, log *slog.Logger) *securityhub.Importer {
+	region := f.SecurityHubRegion
+	if region == "" {
+		region = cfg.Region
+	}
+	stsClient := sts.NewFromConfig(cfg)
+	opts := assume.Options{RoleName: f.RoleName, ExternalID: f.ExternalID, SessionName: assume.SessionName(runID)}
+	return securityhub.New(securityhub.Config{
+		Region: region,
+		Client: func(partition, account string) securityhub.API {
+			c := cfg.Copy()
+			c.Region = region
+			creds := assume.Credentials(stsClient, partition, account, opts)
+			c.Credentials = creds
+			return awssecurityhub.NewFromConfig(c, func(o *awssecurityhub.Options) {
+				o.APIOptions = append(o.APIOptions, assume.RenewOnExpiry(creds))
+			})
+		},
+		Logger: log,
 	})
-	return sink, output.NewS3Source(client, bucket, prefix, f.ExpectedBucketOwner), nil
 }

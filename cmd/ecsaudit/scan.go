@@ -20,6 +20,7 @@ import (
 	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/job"
+	"github.com/ecsaudit/ecsaudit/ocsf"
 	"github.com/ecsaudit/ecsaudit/output"
 	"github.com/ecsaudit/ecsaudit/shard"
 	"github.com/ecsaudit/ecsaudit/taskdefs"
@@ -50,6 +51,9 @@ type scanFlags struct {
 	ExpectedBucketOwner string        `json:"expected_bucket_owner,omitempty"`
 	Full                bool          `json:"full,omitempty"`
 	Shard               string        `json:"shard,omitempty"`
+	SecurityHub         bool          `json:"securityhub,omitempty"`
+	SecurityHubRegion   string        `json:"securityhub_region,omitempty"`
+	OCSF                string        `json:"ocsf,omitempty"`
 	RunID               string        `json:"-"`
 	LogLevel            string        `json:"-"`
 	LogFormat           string        `json:"-"`
@@ -80,6 +84,9 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.ExpectedBucketOwner, "expected-bucket-owner", "", "`account id` that must own the output bucket")
 	fs.BoolVar(&f.Full, "full", false, "describe every revision again instead of carrying verdicts of revisions an earlier run evaluated")
 	fs.StringVar(&f.Shard, "shard", "", "scan only shard `I/N` (0-based) of the accounts; default from AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE under an AWS Batch array job")
+	fs.BoolVar(&f.SecurityHub, "securityhub", false, "import the findings into AWS Security Hub, each account's with the scan role in that account")
+	fs.StringVar(&f.SecurityHubRegion, "securityhub-region", "", "the `region` Security Hub findings go to (default: the job's region)")
+	fs.StringVar(&f.OCSF, "ocsf", "", "also write OCSF Compliance Finding events (class 2003) for an Amazon Security Lake custom source to this `directory or s3://bucket/prefix` (the source's location, s3://<lake bucket>/ext/<source>)")
 	fs.StringVar(&f.RunID, "run-id", "", "the run's `id`, common to all shards of one run (default: time and random; under AWS Batch, from the array job's id)")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, JSON otherwise)")
@@ -142,6 +149,15 @@ func (f *scanFlags) validate() error {
 		if _, err := shard.Parse(f.Shard); err != nil {
 			return err
 		}
+	}
+	if f.SecurityHubRegion != "" && !regionPattern.MatchString(f.SecurityHubRegion) {
+		return fmt.Errorf("securityhub-region %q: want a name such as eu-west-1", f.SecurityHubRegion)
+	}
+	if f.SecurityHubRegion != "" && !f.SecurityHub {
+		return errors.New("securityhub-region needs --securityhub")
+	}
+	if f.OCSF != "" && (strings.Contains(f.OCSF, "://") || strings.HasPrefix(strings.ToLower(f.OCSF), "s3:")) && !strings.HasPrefix(f.OCSF, "s3://") {
+		return fmt.Errorf("ocsf %q: want a directory or s3://bucket/prefix", f.OCSF)
 	}
 	if f.RunID != "" && !runIDPattern.MatchString(f.RunID) {
 		return fmt.Errorf("run-id %q: want 1-100 characters of letters, digits and ._-", f.RunID)
@@ -236,6 +252,20 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		RunID: runID, AttemptID: attemptID, Started: started, Version: version, Options: string(opts),
 		Logger: log.With("run_id", runID),
 	}
+	var pubs publishers
+	if f.SecurityHub {
+		pubs = append(pubs, f.securityHub(awsCfg, runID, log.With("run_id", runID)))
+	}
+	if f.OCSF != "" {
+		lake, err := f.sinkAt(ctx, f.OCSF, false)
+		if err != nil {
+			return exitFatal, err
+		}
+		pubs = append(pubs, ocsf.NewWriter(lake, attemptID, started, version))
+	}
+	if len(pubs) > 0 {
+		cfg.Publisher = pubs
+	}
 	log.Info("scan starting", "run_id", runID, "shard", part.String(), "output", f.Output, "simulate", f.Simulate)
 	row, err := job.Run(ctx, cfg, output.NewWriter(sink, attemptID, started))
 	if errors.Is(err, job.ErrScope) {
@@ -322,4 +352,25 @@ func printSummary(w io.Writer, r output.Run, dest string) {
 	fmt.Fprintf(w, "  task definitions %d, findings %d: FAIL %d, PASS %d, NOT_APPLICABLE %d, ERROR %d\n", r.TaskDefinitions, r.Findings, r.Fail, r.Pass, r.NotApplicable, r.Errors)
 	fmt.Fprintf(w, "  api calls %d, throttled %d, %s\n", r.APICalls, r.ThrottledCalls, r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond))
 	fmt.Fprintf(w, "  output %s\n", dest)
+}
+
+// publishers hands a run's findings to each of several destinations.
+type publishers []job.Publisher
+
+func (ps publishers) Add(findings []output.Finding, coverage []output.Coverage) {
+	for _, p := range ps {
+		p.Add(findings, coverage)
+	}
+}
+
+// Finish finishes every destination, even after one failed.
+func (ps publishers) Finish(ctx context.Context) ([]output.Export, error) {
+	var rows []output.Export
+	var errs []error
+	for _, p := range ps {
+		r, err := p.Finish(ctx)
+		rows = append(rows, r...)
+		errs = append(errs, err)
+	}
+	return rows, errors.Join(errs...)
 }
