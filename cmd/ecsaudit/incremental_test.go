@@ -172,7 +172,7 @@ func TestShardsTogetherEqualOneRun(t *testing.T) {
 		if r.code != exitOK || runIDOf(t, r) != "batch-0f6a0ad8-39b4-4a5c-9c55-1a2b3c4d5e6f" {
 			t.Fatalf("shard %d: exit %d, run %s\n%s", i, r.code, runIDOf(t, r), r.stderr)
 		}
-		if !strings.Contains(r.stderr, `"weighted":true`) {
+		if !strings.Contains(r.stderr, `"plan_run_id":"`) || strings.Contains(r.stderr, `"plan_run_id":""`) {
 			t.Errorf("shard %d did not plan by last night's work:\n%s", i, r.stderr)
 		}
 	}
