@@ -1,6 +1,8 @@
-// Package check is the control ecsaudit audits: an ECS task definition that
-// uses host networking must not run privileged containers and must not run
-// containers as root. It is pure: plain structs in, verdicts out, no AWS.
+// Package check holds the rules ecsaudit audits. The control: an ECS task
+// definition that uses host networking must not run privileged containers
+// and must not run containers as root (Evaluate). Beside it, the host-access
+// rule: no other root-equivalent setting on host networking
+// (EvaluateHostAccess). It is pure: plain structs in, verdicts out, no AWS.
 package check
 
 import (
@@ -29,6 +31,9 @@ type TaskDefinition struct {
 	Revision     int32
 	Status       string
 	NetworkMode  string // empty means the ECS default, bridge
+	PIDMode      string // host, task or empty
+	IPCMode      string // host, task, none or empty
+	Volumes      []Volume
 	RegisteredAt time.Time
 	Containers   []Container
 }
@@ -39,6 +44,13 @@ type Container struct {
 	Image      string
 	Privileged *bool   // nil when the field is absent
 	User       *string // nil when the field is absent
+	// CapabilitiesAdded is linuxParameters.capabilities.add, as given.
+	CapabilitiesAdded []string
+	Mounts            []Mount
+	// VolumesFrom names the containers of the task whose mounts this one
+	// takes (volumesFrom's sourceContainer).
+	VolumesFrom []string
+	Devices     []string // linuxParameters.devices' host paths
 }
 
 // Result is the verdict for one container.
@@ -74,15 +86,19 @@ const (
 	AWSConfig Compat = "aws-config"
 )
 
-// Options are the rule's switches.
+// Options are the rules' switches.
 type Options struct {
 	Compat Compat
 	// UnsetUserFails treats a missing user as root (the image default often is).
 	UnsetUserFails bool
+	// HostAccess adds the host-access rule's verdicts (EvaluateHostAccess)
+	// beside the control's.
+	HostAccess bool
 }
 
-// String names the switches in force, such as "control" or
-// "control,unset-user=fail": verdicts are comparable across runs only when
+// String names the switches in force, such as "control",
+// "control,unset-user=fail" or "control,host-access=1" (the host-access
+// rule's version included): verdicts are comparable across runs only when
 // this and RuleVersion are equal.
 func (o Options) String() string {
 	s := string(o.Compat)
@@ -91,6 +107,9 @@ func (o Options) String() string {
 	}
 	if o.UnsetUserFails && o.Compat != AWSConfig {
 		s += ",unset-user=fail"
+	}
+	if o.HostAccess {
+		s += ",host-access=" + HostAccessRuleVersion
 	}
 	return s
 }
@@ -103,7 +122,9 @@ type Verdict struct {
 	Reason    string
 	Severity  string
 	UserUnset bool
-	RuleID    string
+	// RuleID and RuleVersion name the rule that reached the verdict.
+	RuleID      string
+	RuleVersion string
 }
 
 // Evaluate returns one verdict per container of td, in container order.
@@ -115,10 +136,29 @@ func Evaluate(td TaskDefinition, opts Options) []Verdict {
 	return out
 }
 
-// ErrorVerdict is the verdict for a task definition that could not be read:
-// never a PASS.
-func ErrorVerdict(reason string, opts Options) Verdict {
-	return Verdict{Result: Error, Reason: reason, Severity: SeverityMedium, RuleID: ruleID(opts)}
+// Title is the one-line statement of the rule ruleID names, for findings
+// shown outside ecsaudit (Security Hub, OCSF).
+func Title(ruleID string) string {
+	switch ruleID {
+	case AWSConfigRuleID:
+		return "ECS task definition with host networking runs a container as root or without a user (as AWS Config's " + AWSConfigRuleID + ")"
+	case HostAccessRuleID:
+		return "ECS task definition with host networking must not give a container root-equivalent host access (capabilities, pid/ipc mode host, host mounts, devices)"
+	}
+	return "ECS task definition with host networking must not run privileged or root containers"
+}
+
+// ErrorVerdicts are the verdicts for a task definition that could not be
+// read, one per rule in force: never a PASS, and never silent on the
+// host-access rule, since the task definition may well use host networking.
+func ErrorVerdicts(reason string, opts Options) []Verdict {
+	v := Verdict{Result: Error, Reason: reason, Severity: SeverityMedium, RuleID: ruleID(opts), RuleVersion: RuleVersion}
+	if !opts.HostAccess {
+		return []Verdict{v}
+	}
+	h := v
+	h.RuleID, h.RuleVersion = HostAccessRuleID, HostAccessRuleVersion
+	return []Verdict{v, h}
 }
 
 func ruleID(opts Options) string {
@@ -129,7 +169,7 @@ func ruleID(opts Options) string {
 }
 
 func evaluate(networkMode string, c Container, opts Options) Verdict {
-	v := Verdict{Container: c.Name, Image: c.Image, RuleID: ruleID(opts), Severity: SeverityInformational}
+	v := Verdict{Container: c.Name, Image: c.Image, RuleID: ruleID(opts), RuleVersion: RuleVersion, Severity: SeverityInformational}
 	if networkMode != "host" {
 		mode := "bridge (default)"
 		if networkMode != "" {

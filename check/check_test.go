@@ -157,9 +157,20 @@ func TestEvaluateEveryContainerInOrder(t *testing.T) {
 
 func TestErrorVerdictIsNeverPass(t *testing.T) {
 	t.Parallel()
-	v := ErrorVerdict("describe failed: ThrottlingException", Options{})
-	if v.Result != Error || v.Reason == "" {
-		t.Fatalf("%+v", v)
+	for _, opts := range []Options{{}, {HostAccess: true}} {
+		vs := ErrorVerdicts("describe failed: ThrottlingException", opts)
+		want := 1
+		if opts.HostAccess {
+			want = 2 // the task definition may use host networking: the second rule has no answer either
+		}
+		if len(vs) != want {
+			t.Fatalf("%+v: %d verdicts, want %d", opts, len(vs), want)
+		}
+		for _, v := range vs {
+			if v.Result != Error || v.Reason == "" || v.RuleVersion == "" {
+				t.Fatalf("%+v", v)
+			}
+		}
 	}
 }
 

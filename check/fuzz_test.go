@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/docker/docker/oci/caps"
 	"github.com/moby/sys/user"
 )
 
@@ -88,6 +89,87 @@ func FuzzEvaluate(f *testing.F) {
 			if !utf8.ValidString(v.Reason) || strings.ContainsFunc(v.Reason, unicode.IsControl) || len(v.Reason) > 1024 {
 				t.Fatalf("reason %q is not bounded, printable UTF-8", v.Reason)
 			}
+		}
+	})
+}
+
+// dockerCapability asks Docker's own parser, NormalizeLegacyCapabilities in
+// github.com/docker/docker/oci/caps, how it reads one capAdd entry: the
+// name without CAP_ ("ALL" for the magic value), or "" when Docker refuses
+// the entry.
+func dockerCapability(raw string) string {
+	norm, err := caps.NormalizeLegacyCapabilities([]string{raw})
+	if err != nil || len(norm) != 1 {
+		return ""
+	}
+	return strings.TrimPrefix(norm[0], "CAP_")
+}
+
+// FuzzCapability is a differential test: on arbitrary strings, every name
+// Capability reads as one of the host-access rule's capabilities is the
+// one Docker reads, and every entry Docker reads as one of them, Capability
+// reads the same.
+func FuzzCapability(f *testing.F) {
+	for _, s := range []string{"ALL", "all", "CAP_ALL", "cap_all", "SYS_ADMIN", "cap_sys_admin", "CAP_CAP_SYS_ADMIN", " SYS_ADMIN",
+		"ſys_admin", "net_admin", "Sys_Ptrace", "DAC_READ_SEARCH", "sys_module", "CHOWN", "", "CAP_", "\x00ALL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		ours, theirs := Capability(raw), dockerCapability(raw)
+		_, oursHost := hostCapabilities[ours]
+		_, theirsHost := hostCapabilities[theirs]
+		if (oursHost || theirsHost) && ours != theirs {
+			t.Fatalf("Capability(%q) = %q, Docker reads %q", raw, ours, theirs)
+		}
+	})
+}
+
+// FuzzEvaluateHostAccess checks invariants of the host-access rule on
+// arbitrary input: one verdict per container on host networking and none
+// elsewhere; a FAIL for ALL or a mount of the host's root however the path
+// is spelled; the control's verdicts unchanged; reasons bounded, printable
+// UTF-8.
+func FuzzEvaluateHostAccess(f *testing.F) {
+	f.Add("host", "SYS_ADMIN", "/var/run/docker.sock", "/dev/kvm", "host", "", 1)
+	f.Add("host", "cap_all", "//", "", "", "host", 3)
+	f.Add("bridge", "ALL", "/", "/dev/mem", "host", "host", 0)
+	f.Add("host", "\xff", "/a/../../..//proc/", "\x1b", "task", "none", 200)
+	f.Fuzz(func(t *testing.T, mode, capability, hostPath, device, pid, ipc string, devices int) {
+		devices = min(max(devices, 0), 300)
+		c := Container{Name: "c", Image: "i", CapabilitiesAdded: []string{capability},
+			Mounts: []Mount{{SourceVolume: "v", ContainerPath: "/m"}}}
+		for range devices {
+			c.Devices = append(c.Devices, device)
+		}
+		td := TaskDefinition{NetworkMode: mode, PIDMode: pid, IPCMode: ipc,
+			Volumes: []Volume{{Name: "v", HostPath: &hostPath}}, Containers: []Container{c, {Name: "d", VolumesFrom: []string{"c"}}}}
+		vs := EvaluateHostAccess(td)
+		if mode != "host" {
+			if len(vs) != 0 {
+				t.Fatalf("mode %q gave %d verdicts", mode, len(vs))
+			}
+			return
+		}
+		if len(vs) != 2 {
+			t.Fatalf("%d verdicts for 2 containers", len(vs))
+		}
+		root := strings.Trim(hostPath, "/") == "" && hostPath != ""
+		for _, v := range vs {
+			if v.Result != Pass && v.Result != Fail {
+				t.Fatalf("result %s", v.Result)
+			}
+			if (strings.EqualFold(capability, "ALL") || root || pid == "host") && v.Container == "c" && v.Result != Fail {
+				t.Fatalf("%+v passed", v)
+			}
+			if root && v.Result != Fail {
+				t.Fatalf("host root through volumesFrom passed: %+v", v)
+			}
+			if !utf8.ValidString(v.Reason) || strings.ContainsFunc(v.Reason, unicode.IsControl) || len(v.Reason) > 2048 {
+				t.Fatalf("reason %q is not bounded, printable UTF-8", v.Reason)
+			}
+		}
+		if a, b := Evaluate(td, Options{}), Evaluate(td, Options{HostAccess: true}); a[0] != b[0] || a[1] != b[1] {
+			t.Fatalf("the host-access switch changed the control: %+v vs %+v", a, b)
 		}
 	})
 }

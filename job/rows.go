@@ -44,8 +44,10 @@ func classify(err error) (status, code, msg string) {
 	return Failed, "RequestFailed", output.Text(err.Error())
 }
 
-// findingRows evaluates every container of td: one row each. A task
-// definition without containers gets one ERROR row, so it is never silent.
+// findingRows evaluates every container of td: one row each under the
+// control and, when it is on, one each under the host-access rule for a
+// host-network task definition. A task definition without containers gets
+// an ERROR row per rule, so it is never silent.
 func findingRows(t target, td check.TaskDefinition, opts check.Options) []output.Finding {
 	now := time.Now().UTC()
 	base := output.Finding{
@@ -53,19 +55,26 @@ func findingRows(t target, td check.TaskDefinition, opts check.Options) []output
 		OUPath: t.account.OUPath, OUNames: output.Text(t.account.OUNames), Region: t.region,
 		TaskDefinitionARN: output.Text(td.ARN), Family: output.Text(td.Family), Revision: td.Revision,
 		Status: output.Text(td.Status), NetworkMode: output.Text(td.NetworkMode), RegisteredAt: td.RegisteredAt.UTC(),
-		RuleVersion: check.RuleVersion,
 	}
 	if td.NetworkMode == "" {
 		base.NetworkMode = "bridge"
 	}
 	if len(td.Containers) == 0 {
-		v := check.ErrorVerdict("task definition has no container definitions", opts)
-		base.Result, base.Reason, base.Severity, base.RuleID = string(v.Result), v.Reason, v.Severity, v.RuleID
-		return []output.Finding{base}
+		vs := check.ErrorVerdicts("task definition has no container definitions", opts)
+		rows := make([]output.Finding, 0, len(vs))
+		for _, v := range vs {
+			rows = append(rows, withVerdict(base, v))
+		}
+		return rows
 	}
-	rows := make([]output.Finding, 0, len(td.Containers))
-	for i, v := range check.Evaluate(td, opts) {
-		c := td.Containers[i]
+	verdicts := check.Evaluate(td, opts)
+	var hostAccess []check.Verdict
+	if opts.HostAccess {
+		hostAccess = check.EvaluateHostAccess(td) // in the same pass, from the same describe
+	}
+	rows := make([]output.Finding, 0, len(verdicts)+len(hostAccess))
+	for i, v := range append(verdicts, hostAccess...) {
+		c := td.Containers[i%len(td.Containers)] // each rule has one verdict per container, in order
 		f := base
 		f.ContainerName, f.Image = output.Text(c.Name), output.Text(c.Image)
 		f.Privileged = c.Privileged
@@ -74,20 +83,24 @@ func findingRows(t target, td check.TaskDefinition, opts check.Options) []output
 			f.User = &u
 		}
 		f.UserUnset = v.UserUnset
-		f.RuleID, f.Result, f.Reason, f.Severity = v.RuleID, string(v.Result), output.Text(v.Reason), v.Severity
-		rows = append(rows, f)
+		rows = append(rows, withVerdict(f, v))
 	}
 	return rows
 }
 
-// errorRow is the finding for a revision that could not be described.
-func errorRow(t target, ref, reason string, opts check.Options) output.Finding {
-	v := check.ErrorVerdict("describe failed: "+reason, opts)
+// withVerdict is row f with verdict v's rule, result, reason and severity.
+func withVerdict(f output.Finding, v check.Verdict) output.Finding {
+	f.RuleID, f.RuleVersion = v.RuleID, v.RuleVersion
+	f.Result, f.Reason, f.Severity = string(v.Result), output.Text(v.Reason), v.Severity
+	return f
+}
+
+// errorRows are the findings for a revision that could not be described,
+// one per rule in force.
+func errorRows(t target, ref, reason string, opts check.Options) []output.Finding {
 	f := output.Finding{
 		ScannedAt: time.Now().UTC(), AccountID: t.account.ID, AccountName: output.Text(t.account.Name),
 		OUPath: t.account.OUPath, OUNames: output.Text(t.account.OUNames), Region: t.region,
-		RuleID: v.RuleID, RuleVersion: check.RuleVersion, Result: string(v.Result),
-		Reason: output.Text(v.Reason), Severity: v.Severity,
 	}
 	if strings.HasPrefix(ref, "arn:") {
 		f.TaskDefinitionARN = output.Text(ref)
@@ -98,5 +111,9 @@ func errorRow(t target, ref, reason string, opts check.Options) output.Finding {
 	if n, err := strconv.ParseInt(rev, 10, 32); err == nil {
 		f.Revision = int32(n)
 	}
-	return f
+	var rows []output.Finding
+	for _, v := range check.ErrorVerdicts("describe failed: "+reason, opts) {
+		rows = append(rows, withVerdict(f, v))
+	}
+	return rows
 }

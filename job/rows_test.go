@@ -51,9 +51,14 @@ func TestErrorRowIsNeverPass(t *testing.T) {
 		{"arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7", "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7", "web", 7},
 		{"web", "", "web", 0}, // --revisions latest describes by family
 	} {
-		f := errorRow(tg, tt.ref, "ThrottlingException: Rate exceeded", check.Options{})
-		if f.Result != string(check.Error) || f.TaskDefinitionARN != tt.arn || f.Family != tt.family || f.Revision != tt.rev || !strings.Contains(f.Reason, "Rate exceeded") {
-			t.Errorf("errorRow(%q) = %+v", tt.ref, f)
+		rows := errorRows(tg, tt.ref, "ThrottlingException: Rate exceeded", check.Options{HostAccess: true})
+		if len(rows) != 2 || rows[0].RuleID != check.RuleID || rows[1].RuleID != check.HostAccessRuleID || rows[1].RuleVersion != check.HostAccessRuleVersion {
+			t.Fatalf("errorRows(%q): %d rows %+v, want one ERROR per rule", tt.ref, len(rows), rows)
+		}
+		for _, f := range rows {
+			if f.Result != string(check.Error) || f.TaskDefinitionARN != tt.arn || f.Family != tt.family || f.Revision != tt.rev || !strings.Contains(f.Reason, "Rate exceeded") {
+				t.Errorf("errorRows(%q) = %+v", tt.ref, f)
+			}
 		}
 	}
 }
@@ -89,6 +94,29 @@ func TestFindingRows(t *testing.T) {
 	empty := findingRows(tg, check.TaskDefinition{ARN: "arn:y", NetworkMode: ""}, check.Options{})
 	if len(empty) != 1 || empty[0].Result != "ERROR" || empty[0].NetworkMode != "bridge" {
 		t.Errorf("no containers: %+v", empty)
+	}
+
+	// The host-access rule adds its own rows after the control's, under its
+	// own rule id and version, and leaves the control's rows as they were.
+	td.PIDMode = "host"
+	both := findingRows(tg, td, check.Options{HostAccess: true})
+	if len(both) != 6 {
+		t.Fatalf("%d rows for 3 containers under two rules", len(both))
+	}
+	for i, r := range both {
+		rule, version, result := check.RuleID, check.RuleVersion, rows[i%3].Result
+		if i >= 3 {
+			rule, version, result = check.HostAccessRuleID, check.HostAccessRuleVersion, "FAIL" // pidMode host fails every container
+		}
+		if r.RuleID != rule || r.RuleVersion != version || r.Result != result || r.ContainerName != rows[i%3].ContainerName {
+			t.Errorf("row %d: %s v%s %s %.20q, want %s v%s %s", i, r.RuleID, r.RuleVersion, r.Result, r.ContainerName, rule, version, result)
+		}
+	}
+	if got := findingRows(tg, check.TaskDefinition{ARN: "arn:z", NetworkMode: "bridge", Containers: td.Containers}, check.Options{HostAccess: true}); len(got) != 3 {
+		t.Errorf("bridge task definition: %d rows, want the control's 3 only", len(got))
+	}
+	if got := findingRows(tg, check.TaskDefinition{ARN: "arn:y"}, check.Options{HostAccess: true}); len(got) != 2 || got[1].RuleID != check.HostAccessRuleID || got[1].Result != "ERROR" {
+		t.Errorf("no containers under two rules: %+v", got)
 	}
 }
 

@@ -96,7 +96,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 	for i, ref := range refs {
 		if errs[i] != nil {
 			status, code, msg := classify(errs[i])
-			findings = append(findings, errorRow(t, ref.ID, code+": "+msg, r.cfg.Rule))
+			findings = append(findings, errorRows(t, ref.ID, code+": "+msg, r.cfg.Rule)...)
 			if taskdefs.Gone(errs[i]) {
 				continue // deleted between list and describe: an answer, not a gap
 			}
