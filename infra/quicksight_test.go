@@ -42,6 +42,7 @@ var computedColumnTypes = map[string]string{
 	"attempt_dt":              "string",
 	"attempt_run_id":          "string",
 	"attempt_status":          "string",
+	"rule_name":               "string",
 }
 
 // quickSightType maps an Athena type to the QuickSight input column type.

@@ -170,7 +170,7 @@ func FromFinding(f output.Finding, version string) (Event, bool) {
 		Cloud: Cloud{Provider: "AWS", Region: f.Region, Account: Account{UID: f.AccountID, Name: f.AccountName, Type: "AWS Account", TypeID: 10}},
 		FindingInfo: FindingInfo{
 			UID:   f.RuleID + "/" + f.TaskDefinitionARN + "/" + f.ContainerName,
-			Title: "ECS task definition with host networking must not run privileged or root containers",
+			Title: check.Title(f.RuleID),
 			Desc:  f.Reason, Types: []string{"Software and Configuration Checks/AWS Security Best Practices"},
 			FirstSeenTime: seen, LastSeenTime: seen,
 		},

@@ -117,7 +117,7 @@ func toASFF(f output.Finding, product string, now time.Time, created, first stri
 			Severity: &types.FindingProviderSeverity{Label: label, Original: aws.String(f.Severity)},
 			Types:    []string{findingType},
 		},
-		Title:       aws.String(title(f.RuleID)),
+		Title:       aws.String(check.Title(f.RuleID)),
 		Description: aws.String(clip(f.Reason, 1024)),
 		Remediation: &types.Remediation{Recommendation: &types.Recommendation{Text: aws.String(clip(remediation(f), 512))}},
 		Compliance:  &types.Compliance{Status: Compliance(f.Result)},
@@ -162,19 +162,16 @@ func archived(f types.AwsSecurityFinding, now time.Time) types.AwsSecurityFindin
 	return f
 }
 
-func title(ruleID string) string {
-	if ruleID == check.AWSConfigRuleID {
-		return "ECS task definition with host networking runs a container as root or without a user (as AWS Config's " + check.AWSConfigRuleID + ")"
-	}
-	return "ECS task definition with host networking must not run privileged or root containers"
-}
-
 func remediation(f output.Finding) string {
 	switch check.Result(f.Result) {
 	case check.Pass:
 		return "No action needed: the container complies."
 	case check.Error:
 		return fmt.Sprintf("The task definition %s could not be evaluated; check the scan role's ecs:DescribeTaskDefinition permission in %s.", f.TaskDefinitionARN, f.Region)
+	}
+	if f.RuleID == check.HostAccessRuleID {
+		return fmt.Sprintf("Register a new revision of family %s without the settings the finding names for container %s (added capabilities, pidMode or ipcMode host, host mounts, devices), or without host networking; then deregister revision %d.",
+			f.Family, f.ContainerName, f.Revision)
 	}
 	return fmt.Sprintf("Register a new revision of family %s in which container %s is not privileged and runs as a non-root user (set user to a non-zero UID), or does not use host networking; then deregister revision %d.",
 		f.Family, f.ContainerName, f.Revision)

@@ -32,7 +32,9 @@ type ecsTaskDefinition struct {
 	Family                  string         `json:"family"`
 	NetworkMode             string         `json:"networkMode,omitempty"`
 	Revision                int32          `json:"revision"`
-	Volumes                 []struct{}     `json:"volumes"`
+	Volumes                 []Volume       `json:"volumes"`
+	PidMode                 string         `json:"pidMode,omitempty"`
+	IpcMode                 string         `json:"ipcMode,omitempty"`
 	Status                  string         `json:"status"`
 	PlacementConstraints    []struct{}     `json:"placementConstraints"`
 	Compatibilities         []string       `json:"compatibilities"`
@@ -45,20 +47,21 @@ type ecsTaskDefinition struct {
 }
 
 type ecsContainer struct {
-	Name           string        `json:"name"`
-	Image          string        `json:"image"`
-	CPU            int32         `json:"cpu"`
-	Memory         *int32        `json:"memory,omitempty"`
-	PortMappings   []ecsPort     `json:"portMappings"`
-	Essential      bool          `json:"essential"`
-	Environment    []KeyValue    `json:"environment"`
-	Secrets        []Secret      `json:"secrets,omitempty"`
-	MountPoints    []struct{}    `json:"mountPoints"`
-	VolumesFrom    []struct{}    `json:"volumesFrom"`
-	User           *string       `json:"user,omitempty"`
-	Privileged     *bool         `json:"privileged,omitempty"`
-	SystemControls []struct{}    `json:"systemControls"`
-	LogConfig      *ecsLogConfig `json:"logConfiguration,omitempty"`
+	Name           string           `json:"name"`
+	Image          string           `json:"image"`
+	CPU            int32            `json:"cpu"`
+	Memory         *int32           `json:"memory,omitempty"`
+	PortMappings   []ecsPort        `json:"portMappings"`
+	Essential      bool             `json:"essential"`
+	Environment    []KeyValue       `json:"environment"`
+	Secrets        []Secret         `json:"secrets,omitempty"`
+	MountPoints    []MountPoint     `json:"mountPoints"`
+	VolumesFrom    []VolumeFrom     `json:"volumesFrom"`
+	Linux          *LinuxParameters `json:"linuxParameters,omitempty"`
+	User           *string          `json:"user,omitempty"`
+	Privileged     *bool            `json:"privileged,omitempty"`
+	SystemControls []struct{}       `json:"systemControls"`
+	LogConfig      *ecsLogConfig    `json:"logConfiguration,omitempty"`
 }
 
 type ecsPort struct {
@@ -255,8 +258,12 @@ func wireTaskDefinition(td TaskDefinition, partition string) ecsTaskDefinition {
 		TaskDefinitionArn: td.ARN, Family: td.Family, Revision: td.Revision, Status: td.Status,
 		NetworkMode: td.NetworkMode, RequiresCompatibilities: td.RequiresCompatibilities,
 		CPU: td.CPU, Memory: td.Memory, RegisteredAt: epoch(td.RegisteredAt),
-		Volumes: []struct{}{}, PlacementConstraints: []struct{}{}, Compatibilities: []string{"EC2"},
+		Volumes: td.Volumes, PidMode: td.PidMode, IpcMode: td.IpcMode,
+		PlacementConstraints: []struct{}{}, Compatibilities: []string{"EC2"},
 		RegisteredBy: "arn:" + partition + ":iam::" + td.Account + ":role/deployer",
+	}
+	if w.Volumes == nil {
+		w.Volumes = []Volume{}
 	}
 	if td.NetworkMode == "awsvpc" {
 		w.Compatibilities = []string{"EC2", "FARGATE"}
@@ -269,13 +276,19 @@ func wireTaskDefinition(td TaskDefinition, partition string) ecsTaskDefinition {
 		wc := ecsContainer{
 			Name: c.Name, Image: c.Image, CPU: c.CPU, Essential: c.Essential == nil || *c.Essential,
 			PortMappings: []ecsPort{}, Environment: c.Environment, Secrets: c.Secrets,
-			MountPoints: []struct{}{}, VolumesFrom: []struct{}{}, SystemControls: []struct{}{},
+			MountPoints: c.MountPoints, VolumesFrom: c.VolumesFrom, Linux: c.LinuxParameters, SystemControls: []struct{}{},
 			User: c.User, Privileged: c.Privileged,
 			LogConfig: &ecsLogConfig{LogDriver: "awslogs", Options: map[string]string{
 				"awslogs-group": "/ecs/" + td.Family, "awslogs-region": td.Region, "awslogs-stream-prefix": c.Name}},
 		}
 		if wc.Environment == nil {
 			wc.Environment = []KeyValue{}
+		}
+		if wc.MountPoints == nil {
+			wc.MountPoints = []MountPoint{}
+		}
+		if wc.VolumesFrom == nil {
+			wc.VolumesFrom = []VolumeFrom{}
 		}
 		if c.Memory != 0 {
 			wc.Memory = &c.Memory

@@ -80,7 +80,7 @@ func TestListTaskDefinitionFamilies(t *testing.T) {
 		in     ecs.ListTaskDefinitionFamiliesInput
 		want   []string
 	}{
-		{"all by default", client, ecs.ListTaskDefinitionFamiliesInput{MaxResults: aws.Int32(1)}, []string{"experiment", "jupyter", "metrics-agent"}},
+		{"all by default", client, ecs.ListTaskDefinitionFamiliesInput{MaxResults: aws.Int32(1)}, []string{"experiment", "jupyter", "metrics-agent", "net-tools"}},
 		{"active", dev, ecs.ListTaskDefinitionFamiliesInput{Status: types.TaskDefinitionFamilyStatusActive}, []string{"batch", "cache", "web"}},
 		{"prefix", dev, ecs.ListTaskDefinitionFamiliesInput{FamilyPrefix: aws.String("ca")}, []string{"cache"}},
 		{"inactive has none here", dev, ecs.ListTaskDefinitionFamiliesInput{Status: types.TaskDefinitionFamilyStatusInactive}, nil},

@@ -332,5 +332,29 @@ func (v *validator) taskDefinition(p string, td *TaskDefinition, seen map[string
 		default:
 			v.bad(cp+".expect", "%q is not PASS, FAIL, NOT_APPLICABLE or ERROR", c.Expect)
 		}
+		switch {
+		case c.ExpectHostAccess == "" && td.NetworkMode == "host" && hostAccessSettings(td):
+			v.bad(cp+".expectHostAccess", "is required: the task definition holds settings the host-access rule reads; write its verdict by hand")
+		case c.ExpectHostAccess == "":
+		case td.NetworkMode != "host":
+			v.bad(cp+".expectHostAccess", "the host-access rule gives no verdict off host networking")
+		case c.ExpectHostAccess != ExpectPass && c.ExpectHostAccess != ExpectFail && c.ExpectHostAccess != ExpectError:
+			v.bad(cp+".expectHostAccess", "%q is not PASS, FAIL or ERROR", c.ExpectHostAccess)
+		}
 	}
+}
+
+// hostAccessSettings says whether td holds any setting the host-access
+// rule reads: pid or ipc mode, volumes, mounts, volumesFrom or Linux
+// parameters.
+func hostAccessSettings(td *TaskDefinition) bool {
+	if td.PidMode != "" || td.IpcMode != "" || len(td.Volumes) > 0 {
+		return true
+	}
+	for _, c := range td.Containers {
+		if len(c.MountPoints) > 0 || len(c.VolumesFrom) > 0 || c.LinuxParameters != nil {
+			return true
+		}
+	}
+	return false
 }

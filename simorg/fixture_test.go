@@ -47,6 +47,16 @@ func TestNewNamesTheBadField(t *testing.T) {
 		{"container image", func(f *Fixture) { f.Accounts[2].TaskDefinitions["us-east-1"][1].Containers[1].Image = "" }, `accounts[2].taskDefinitions["us-east-1"][1].containers[1].image`},
 		{"unknown verdict", func(f *Fixture) { f.Accounts[2].TaskDefinitions["us-east-1"][1].Containers[0].Expect = "MAYBE" }, `accounts[2].taskDefinitions["us-east-1"][1].containers[0].expect`},
 		{"verdict missing", func(f *Fixture) { f.Accounts[2].TaskDefinitions["us-east-1"][1].Containers[0].Expect = "" }, "written by hand"},
+		{"host-access verdict missing", func(f *Fixture) {
+			td := &f.Accounts[2].TaskDefinitions["us-east-1"][1]
+			td.PidMode, td.Containers[1].ExpectHostAccess = "host", ""
+		}, `accounts[2].taskDefinitions["us-east-1"][1].containers[1].expectHostAccess: is required`},
+		{"host-access verdict off host networking", func(f *Fixture) {
+			f.Accounts[2].TaskDefinitions["us-east-1"][3].Containers[0].ExpectHostAccess = "PASS"
+		}, `accounts[2].taskDefinitions["us-east-1"][3].containers[0].expectHostAccess`},
+		{"host-access verdict unknown", func(f *Fixture) {
+			f.Accounts[2].TaskDefinitions["us-east-1"][1].Containers[0].ExpectHostAccess = "NOT_APPLICABLE"
+		}, `accounts[2].taskDefinitions["us-east-1"][1].containers[0].expectHostAccess`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -287,6 +287,8 @@ func (s genShard) get(i int) TaskDefinition {
 			td.Containers[c].Expect = ExpectNotApplicable
 		default:
 			td.Containers[c].Expect = v.onHost
+			// No variant holds a setting the host-access rule reads.
+			td.Containers[c].ExpectHostAccess = ExpectPass
 		}
 	}
 	return td

@@ -95,8 +95,67 @@ type TaskDefinition struct {
 	// checks ECS applies at registration (family and container name
 	// patterns, a required image, at least one container): hostile or
 	// broken API data. The family must still be non-empty and free of ':'.
-	Unchecked  bool        `json:"unchecked,omitempty"`
+	Unchecked bool `json:"unchecked,omitempty"`
+	// PidMode and IpcMode are host, task (or none, for ipc); empty leaves
+	// the key out.
+	PidMode    string      `json:"pidMode,omitempty"`
+	IpcMode    string      `json:"ipcMode,omitempty"`
+	Volumes    []Volume    `json:"volumes,omitempty"`
 	Containers []Container `json:"containers"`
+}
+
+// Volume is a task volume, in the API's shape: a host bind mount (Host) or
+// a Docker volume (DockerVolumeConfiguration), or neither (Docker-managed).
+type Volume struct {
+	Name                      string        `json:"name"`
+	Host                      *HostVolume   `json:"host,omitempty"`
+	DockerVolumeConfiguration *DockerVolume `json:"dockerVolumeConfiguration,omitempty"`
+}
+
+// HostVolume is a volume's host part; a nil SourcePath lets Docker choose.
+type HostVolume struct {
+	SourcePath *string `json:"sourcePath,omitempty"`
+}
+
+// DockerVolume is a volume's dockerVolumeConfiguration.
+type DockerVolume struct {
+	Scope      string            `json:"scope,omitempty"`
+	Driver     string            `json:"driver,omitempty"`
+	DriverOpts map[string]string `json:"driverOpts,omitempty"`
+}
+
+// MountPoint is a container's mount of a task volume.
+type MountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly,omitempty"`
+}
+
+// VolumeFrom takes every mount of another container of the task.
+type VolumeFrom struct {
+	SourceContainer string `json:"sourceContainer"`
+	ReadOnly        bool   `json:"readOnly,omitempty"`
+}
+
+// LinuxParameters is a container's linuxParameters: the parts the
+// host-access rule reads.
+type LinuxParameters struct {
+	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	Devices      []Device      `json:"devices,omitempty"`
+}
+
+// Capabilities are Linux capabilities added to or dropped from Docker's
+// default set, spelled as the task definition gives them.
+type Capabilities struct {
+	Add  []string `json:"add,omitempty"`
+	Drop []string `json:"drop,omitempty"`
+}
+
+// Device is a host device passed into the container.
+type Device struct {
+	HostPath      string   `json:"hostPath"`
+	ContainerPath string   `json:"containerPath,omitempty"`
+	Permissions   []string `json:"permissions,omitempty"`
 }
 
 // DescribeError is an ECS error answer: its code (ClientException,
@@ -128,10 +187,20 @@ type Container struct {
 	PortMappings []PortMapping `json:"portMappings,omitempty"`
 	Environment  []KeyValue    `json:"environment,omitempty"`
 	Secrets      []Secret      `json:"secrets,omitempty"`
+	// MountPoints, VolumesFrom and LinuxParameters are served as given.
+	MountPoints     []MountPoint     `json:"mountPoints,omitempty"`
+	VolumesFrom     []VolumeFrom     `json:"volumesFrom,omitempty"`
+	LinuxParameters *LinuxParameters `json:"linuxParameters,omitempty"`
 	// Expect is the verdict the audit rule should reach for this container,
 	// written by hand in every fixture (a generated container takes it from
 	// a hand-labelled table). The server ignores it.
 	Expect string `json:"expect,omitempty"`
+	// ExpectHostAccess is the host-access rule's verdict (PASS, FAIL or
+	// ERROR) for a container of a host-network task definition, written by
+	// hand; it is required where the task definition holds a setting that
+	// rule reads. Empty elsewhere: the rule gives no verdict off host
+	// networking.
+	ExpectHostAccess string `json:"expectHostAccess,omitempty"`
 }
 
 // PortMapping is a container port mapping.

@@ -151,7 +151,7 @@ func Describe(ctx context.Context, api Describer, ref string) (check.TaskDefinit
 	return convert(out.TaskDefinition), nil
 }
 
-// convert copies the fields the rule reads. Environment and secrets are
+// convert copies the fields the rules read. Environment and secrets are
 // deliberately left behind.
 func convert(td *ecstypes.TaskDefinition) check.TaskDefinition {
 	out := check.TaskDefinition{
@@ -160,18 +160,57 @@ func convert(td *ecstypes.TaskDefinition) check.TaskDefinition {
 		Revision:    td.Revision,
 		Status:      string(td.Status),
 		NetworkMode: string(td.NetworkMode),
+		PIDMode:     string(td.PidMode),
+		IPCMode:     string(td.IpcMode),
 		Containers:  make([]check.Container, 0, len(td.ContainerDefinitions)),
 	}
 	if td.RegisteredAt != nil {
 		out.RegisteredAt = *td.RegisteredAt
 	}
+	for _, v := range td.Volumes {
+		out.Volumes = append(out.Volumes, check.Volume{Name: aws.ToString(v.Name), HostPath: hostPath(v)})
+	}
 	for _, c := range td.ContainerDefinitions {
-		out.Containers = append(out.Containers, check.Container{
+		cc := check.Container{
 			Name:       aws.ToString(c.Name),
 			Image:      aws.ToString(c.Image),
 			Privileged: c.Privileged,
 			User:       c.User,
-		})
+		}
+		if lp := c.LinuxParameters; lp != nil {
+			if lp.Capabilities != nil {
+				cc.CapabilitiesAdded = lp.Capabilities.Add
+			}
+			for _, d := range lp.Devices {
+				cc.Devices = append(cc.Devices, aws.ToString(d.HostPath))
+			}
+		}
+		for _, m := range c.MountPoints {
+			cc.Mounts = append(cc.Mounts, check.Mount{SourceVolume: aws.ToString(m.SourceVolume), ContainerPath: aws.ToString(m.ContainerPath)})
+		}
+		for _, f := range c.VolumesFrom {
+			cc.VolumesFrom = append(cc.VolumesFrom, aws.ToString(f.SourceContainer))
+		}
+		out.Containers = append(out.Containers, cc)
 	}
 	return out
+}
+
+// hostPath is the host path volume v binds, or nil: a host volume's
+// sourcePath, or the device of a Docker volume of the "local" driver (the
+// default) mounted with the bind or rbind option, which the local driver
+// mounts as a bind of that host path.
+func hostPath(v ecstypes.Volume) *string {
+	if v.Host != nil {
+		return v.Host.SourcePath
+	}
+	d := v.DockerVolumeConfiguration
+	if d == nil || (aws.ToString(d.Driver) != "local" && d.Driver != nil) {
+		return nil
+	}
+	device, ok := d.DriverOpts["device"]
+	if !ok || !strings.Contains(d.DriverOpts["o"], "bind") { // bind or rbind, as mount(8) reads o
+		return nil
+	}
+	return &device
 }

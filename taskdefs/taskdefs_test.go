@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/budget"
+	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/internal/simtest"
 	"github.com/ecsaudit/ecsaudit/internal/virtualclock"
 	"github.com/ecsaudit/ecsaudit/simorg"
@@ -225,6 +227,55 @@ func TestGone(t *testing.T) {
 	} {
 		if taskdefs.Gone(fmt.Errorf("describe task definition: %w", e)) {
 			t.Errorf("Gone(%v) = true", e)
+		}
+	}
+}
+
+// TestDescribeReadsHostAccessSettings: the settings the host-access rule
+// reads come through the wire as the demo organization registers them,
+// written out here by hand: pid mode, host volumes (a Docker local-driver
+// volume with o=bind as the host path it binds), mounts, volumesFrom and
+// added capabilities.
+func TestDescribeReadsHostAccessSettings(t *testing.T) {
+	t.Parallel()
+	srv, _ := simtest.Start(t, simorg.Default(), simorg.Options{}, "us-east-1")
+	ctx := context.Background()
+	str := func(s string) *string { return &s }
+	for _, tt := range []struct {
+		account, arn string
+		want         check.TaskDefinition // the fields under test only
+	}{
+		{"333333333333", "arn:aws:ecs:us-east-1:333333333333:task-definition/node-exporter:3", check.TaskDefinition{
+			PIDMode: "host", Volumes: []check.Volume{{Name: "proc", HostPath: str("/proc")}, {Name: "sys", HostPath: str("/sys/")}},
+			Containers: []check.Container{{Mounts: []check.Mount{{SourceVolume: "proc", ContainerPath: "/host/proc"}, {SourceVolume: "sys", ContainerPath: "/host/sys"}}}}}},
+		{"444444444444", "arn:aws:ecs:eu-west-1:444444444444:task-definition/ci-runner:1", check.TaskDefinition{
+			Volumes:    []check.Volume{{Name: "docker", HostPath: str("/var/run/docker.sock")}},
+			Containers: []check.Container{{Mounts: []check.Mount{{SourceVolume: "docker", ContainerPath: "/var/run/docker.sock"}}}, {VolumesFrom: []string{"runner"}}}}},
+		{"555555555555", "arn:aws:ecs:us-east-1:555555555555:task-definition/net-tools:1", check.TaskDefinition{
+			Volumes:    []check.Volume{{Name: "rootfs", HostPath: str("/")}},
+			Containers: []check.Container{{CapabilitiesAdded: []string{"cap_net_admin", "NET_RAW"}}, {Mounts: []check.Mount{{SourceVolume: "rootfs", ContainerPath: "/host"}}}}}},
+		{"444444444444", "arn:aws:ecs:us-east-1:444444444444:task-definition/cache:2", check.TaskDefinition{
+			Volumes:    []check.Volume{{Name: "data", HostPath: str("/data/redis")}},
+			Containers: []check.Container{{CapabilitiesAdded: []string{"CHOWN"}, Mounts: []check.Mount{{SourceVolume: "data", ContainerPath: "/data"}}}}}},
+	} {
+		region := strings.Split(tt.arn, ":")[3]
+		got, err := taskdefs.Describe(ctx, ecsClient(t, srv, tt.account, region, nil), tt.arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PIDMode != tt.want.PIDMode || got.IPCMode != "" || len(got.Volumes) != len(tt.want.Volumes) || len(got.Containers) != len(tt.want.Containers) {
+			t.Fatalf("%s: %+v", tt.arn, got)
+		}
+		for i, v := range tt.want.Volumes {
+			if g := got.Volumes[i]; g.Name != v.Name || !samePtr(g.HostPath, v.HostPath) {
+				t.Errorf("%s volume %d: %s %v, want %s %s", tt.arn, i, g.Name, g.HostPath, v.Name, *v.HostPath)
+			}
+		}
+		for i, c := range tt.want.Containers {
+			g := got.Containers[i]
+			if !slices.Equal(g.CapabilitiesAdded, c.CapabilitiesAdded) || !slices.Equal(g.Mounts, c.Mounts) || !slices.Equal(g.VolumesFrom, c.VolumesFrom) || len(g.Devices) != 0 {
+				t.Errorf("%s container %d: %+v, want %+v", tt.arn, i, g, c)
+			}
 		}
 	}
 }

@@ -97,7 +97,9 @@ func baseline(ctx context.Context, org *simorg.Org, sopts simorg.Options, p plan
 }
 
 // baselineRegion lists then describes one region's ACTIVE revisions and
-// returns the finding rows they make.
+// returns the finding rows they make under both rules: one per container,
+// two per container on host networking, two ERROR rows per revision it
+// could not read.
 func baselineRegion(ctx context.Context, client *ecs.Client) (int64, error) {
 	var arns []string
 	pages := ecs.NewListTaskDefinitionsPaginator(client, &ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusActive})
@@ -112,10 +114,14 @@ func baselineRegion(ctx context.Context, client *ecs.Client) (int64, error) {
 	for _, arn := range arns {
 		out, err := client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil || out.TaskDefinition == nil || len(out.TaskDefinition.ContainerDefinitions) == 0 {
-			rows++ // one ERROR row, as the control's plan reports a revision it could not read
+			rows += 2 // an ERROR row per rule, as the plan reports a revision it could not read
 			continue
 		}
-		rows += int64(len(out.TaskDefinition.ContainerDefinitions))
+		n := int64(len(out.TaskDefinition.ContainerDefinitions))
+		if out.TaskDefinition.NetworkMode == ecstypes.NetworkModeHost {
+			n *= 2
+		}
+		rows += n
 	}
 	return rows, nil
 }

@@ -178,7 +178,10 @@ type plan struct {
 	accounts  int   // listed, every state
 	assumable int   // ACTIVE and not denying the role
 	revisions []int // ACTIVE revisions per scannable target
-	findings  int64 // one row per container, one per undescribable revision
+	// findings: one row per container and rule, one per undescribable
+	// revision and rule; the host-access rule (on by default) reads
+	// host-network revisions only.
+	findings int64
 }
 
 // planFor walks the organization the way a correct scan must.
@@ -200,9 +203,12 @@ func planFor(org *simorg.Org) plan {
 					continue
 				}
 				n++
-				if td.Vanishes || len(td.Containers) == 0 {
-					p.findings++
-				} else {
+				switch {
+				case td.Vanishes || len(td.Containers) == 0:
+					p.findings += 2
+				case td.NetworkMode == "host":
+					p.findings += 2 * int64(len(td.Containers))
+				default:
 					p.findings += int64(len(td.Containers))
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/output"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
@@ -45,13 +47,16 @@ type covRow struct {
 // findRow is a findings row.
 type findRow struct {
 	account, region, family, revision, container, result, reason string
+	rule                                                         string
 }
 
 // audit is one run's output, read back with DuckDB.
 type audit struct {
 	run      map[string]string // the runs row by column
 	coverage []covRow
-	findings []findRow
+	findings []findRow // the control's rows
+	// hostAccess are the host-access rule's rows.
+	hostAccess []findRow
 }
 
 // covOf returns the coverage row of one target ("" for an account row).
@@ -69,7 +74,7 @@ func (a audit) num(col string) int64 {
 	return n
 }
 
-var runColumns = []string{"status", "accounts", "targets", "targets_scanned", "targets_not_scanned", "accounts_not_scanned",
+var runColumns = []string{"status", "rule_options", "accounts", "targets", "targets_scanned", "targets_not_scanned", "accounts_not_scanned",
 	"task_definitions", "findings", "fail", "pass", "not_applicable", "errors", "api_calls", "throttled_calls", "task_definitions_carried",
 	"date_diff('millisecond', started_at, ended_at)"}
 
@@ -119,15 +124,22 @@ func checkRun(t *testing.T, res scanResult, want expectation) audit {
 		}
 		a.coverage = append(a.coverage, c)
 	}
-	for _, r := range query(t, res.out, "findings", "account_id, region, family, CAST(revision AS VARCHAR), container_name, result, reason") {
-		a.findings = append(a.findings, findRow{r[0], r[1], r[2], r[3], r[4], r[5], r[6]})
+	var all []findRow
+	for _, r := range query(t, res.out, "findings", "account_id, region, family, CAST(revision AS VARCHAR), container_name, result, reason, rule_id") {
+		f := findRow{r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]}
+		all = append(all, f)
+		if r[7] == check.HostAccessRuleID {
+			a.hostAccess = append(a.hostAccess, f)
+		} else {
+			a.findings = append(a.findings, f)
+		}
 	}
 	checkSecrets(t, res, want.secrets)
 
 	if a.run["status"] == "failed" {
 		// The organization could not be listed: nothing but the runs row.
-		if len(a.coverage) > 0 || len(a.findings) > 0 || a.num("accounts") != 0 {
-			t.Errorf("a failed run wrote %d coverage and %d findings rows for %d accounts", len(a.coverage), len(a.findings), a.num("accounts"))
+		if len(a.coverage) > 0 || len(all) > 0 || a.num("accounts") != 0 {
+			t.Errorf("a failed run wrote %d coverage and %d findings rows for %d accounts", len(a.coverage), len(all), a.num("accounts"))
 		}
 		return a
 	}
@@ -177,10 +189,18 @@ func checkRun(t *testing.T, res scanResult, want expectation) audit {
 		t.Errorf("coverage row for account %s, which the organization does not have", id)
 	}
 
-	// Findings, target by target.
+	// Findings, target by target, rule by rule: the host-access rule's rows
+	// are keyed with its rule id after the container.
+	hostAccess := strings.Contains(a.run["rule_options"], "host-access=")
+	if !hostAccess && len(a.hostAccess) > 0 {
+		t.Errorf("%d host-access rows from a run with the rule off (%s)", len(a.hostAccess), a.run["rule_options"])
+	}
 	rows := map[[2]string][]findRow{}
-	for _, f := range a.findings {
+	for _, f := range all {
 		key := [2]string{f.account, f.region}
+		if f.rule == check.HostAccessRuleID {
+			f.container += " " + check.HostAccessRuleID
+		}
 		rows[key] = append(rows[key], f)
 		if f.result == "ERROR" && f.reason == "" {
 			t.Errorf("ERROR row without a reason: %+v", f)
@@ -193,6 +213,9 @@ func checkRun(t *testing.T, res scanResult, want expectation) audit {
 			continue
 		}
 		verdicts, revisions := expectedVerdicts(want.org, key[0], key[1], want.revisions)
+		if hostAccess {
+			maps.Copy(verdicts, expectedHostAccess(want.org, key[0], key[1], want.revisions))
+		}
 		var got []string
 		for _, f := range fs {
 			id := f.family + " " + f.revision + " " + f.container
@@ -252,12 +275,12 @@ func checkRun(t *testing.T, res scanResult, want expectation) audit {
 		calls += c.apiCalls
 	}
 	results := map[string]int64{}
-	for _, f := range a.findings {
+	for _, f := range all {
 		results[f.result]++
 	}
 	for col, n := range map[string]int64{
 		"accounts": int64(len(want.org.Accounts())), "targets": targets, "targets_scanned": scanned,
-		"targets_not_scanned": notScanned, "accounts_not_scanned": accountsNotScanned, "task_definitions": tds, "findings": int64(len(a.findings)),
+		"targets_not_scanned": notScanned, "accounts_not_scanned": accountsNotScanned, "task_definitions": tds, "findings": int64(len(all)),
 		"fail": results["FAIL"], "pass": results["PASS"], "not_applicable": results["NOT_APPLICABLE"], "errors": results["ERROR"],
 	} {
 		if a.num(col) != n {
@@ -326,6 +349,42 @@ func expectedVerdicts(org *simorg.Org, account, region, revisions string) (map[s
 		}
 	}
 	return out, described
+}
+
+// expectedHostAccess returns the fixture's host-access verdict for every
+// row the host-access rule should add to a target's findings, keyed as
+// expectedVerdicts keys them, then a space and the rule id. The rule reads
+// host-network revisions only, but a revision that cannot be described or
+// has no containers gets its ERROR row under both rules. A container whose
+// fixture does not write expectHostAccess is PASS: the fixture's validation
+// requires the field wherever the revision holds any setting the rule reads,
+// so such a container has nothing to fail on.
+func expectedHostAccess(org *simorg.Org, account, region, revisions string) map[string]string {
+	out := map[string]string{}
+	for _, td := range org.TaskDefinitions(account, region) {
+		switch {
+		case td.Status == simorg.StatusActive:
+		case td.Status == simorg.StatusInactive && revisions == "all":
+		default:
+			continue
+		}
+		prefix := fmt.Sprintf("%s %d ", written(td.Family), td.Revision)
+		if td.Vanishes || td.DescribeError != nil || len(td.Containers) == 0 {
+			out[prefix+" "+check.HostAccessRuleID] = "ERROR"
+			continue
+		}
+		if td.NetworkMode != "host" {
+			continue
+		}
+		for _, c := range td.Containers {
+			exp := c.ExpectHostAccess
+			if exp == "" {
+				exp = "PASS"
+			}
+			out[prefix+written(c.Name)+" "+check.HostAccessRuleID] = exp
+		}
+	}
+	return out
 }
 
 // written is what becomes of a string the simulator sends: JSON on the

@@ -40,6 +40,7 @@ type scanFlags struct {
 	Revisions           string        `json:"revisions"`
 	UnsetUser           string        `json:"unset_user"`
 	Compat              string        `json:"compat"`
+	HostAccess          bool          `json:"host_access"`
 	Concurrency         int           `json:"concurrency"`
 	ECSRate             float64       `json:"ecs_rate"`
 	ECSBurst            int           `json:"ecs_burst"`
@@ -73,6 +74,7 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.Revisions, "revisions", "active", "which revisions: active (every ACTIVE one), latest (latest ACTIVE per family, AWS Config's scope) or all (ACTIVE and INACTIVE)")
 	fs.StringVar(&f.UnsetUser, "unset-user", "pass", "verdict for a host-network container with no user: pass (the control's text) or fail (treat the image default as root)")
 	fs.StringVar(&f.Compat, "compat", "control", "semantics: control, or aws-config to reproduce ECS_TASK_DEFINITION_USER_FOR_HOST_MODE_CHECK")
+	fs.BoolVar(&f.HostAccess, "host-access", true, "also evaluate the host-access rule (ECSAUDIT.HOSTNET.2): root-equivalent capabilities, pid/ipc mode host, host mounts and devices on host networking; --host-access=false turns it off")
 	fs.IntVar(&f.Concurrency, "concurrency", 32, "(account, region) targets scanned at once")
 	fs.Float64Var(&f.ECSRate, "ecs-rate", 10, "client-side ECS `requests/s` per (account, region); AWS refills 20/s shared with your deploy pipelines")
 	fs.IntVar(&f.ECSBurst, "ecs-burst", 10, "client-side ECS burst per (account, region); AWS's bucket holds 50")
@@ -179,7 +181,7 @@ func (f *scanFlags) filter() accounts.Filter {
 }
 
 func (f *scanFlags) rule() check.Options {
-	return check.Options{Compat: check.Compat(f.Compat), UnsetUserFails: f.UnsetUser == "fail"}
+	return check.Options{Compat: check.Compat(f.Compat), UnsetUserFails: f.UnsetUser == "fail", HostAccess: f.HostAccess}
 }
 
 func scanCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (int, error) {

@@ -130,8 +130,9 @@ func TestSecurityHubNights(t *testing.T) {
 	}
 	// log-router (payments-api:3), web (web:3), batch (batch:3) and
 	// sidecar (fraud-scorer:2) had no user and are not privileged.
-	if resolved != 4 || archived != 1 {
-		t.Errorf("night 2: %d resolved (want 4), %d archived (want 1)", resolved, archived)
+	// ledger:3's one container had a finding under each rule.
+	if resolved != 4 || archived != 2 {
+		t.Errorf("night 2: %d resolved (want 4), %d archived (want 2)", resolved, archived)
 	}
 	if th := srv2.Stats().Throttled; th["BatchImportFindings"]+th["GetFindings"]+th["BatchUpdateFindings"] != 0 {
 		t.Errorf("night 2 throttled: %v", th)

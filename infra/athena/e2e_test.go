@@ -141,7 +141,7 @@ func TestScanToS3ThenViews(t *testing.T) {
 	checkRows(t, "run views vs the complete run's runs row", query(t, db, `
 		SELECT
 		  (SELECT count(*) FROM ecsaudit_run_findings WHERE run_id = r.run_id) = r.findings,
-		  (SELECT count_if(verdict <> 'ERROR') FROM ecsaudit_run_verdicts WHERE run_id = r.run_id) = r.task_definitions,
+		  (SELECT count_if(verdict <> 'ERROR') FROM ecsaudit_run_verdicts WHERE run_id = r.run_id AND rule_id = 'ECSAUDIT.HOSTNET.1') = r.task_definitions,
 		  (SELECT count_if(region <> '') FROM ecsaudit_run_coverage WHERE run_id = r.run_id) = r.targets,
 		  (SELECT count_if(scanned) FROM ecsaudit_run_coverage WHERE run_id = r.run_id) = r.targets_scanned,
 		  (SELECT sum(failing_container_count) FROM ecsaudit_run_verdicts WHERE run_id = r.run_id) = r.fail
@@ -151,8 +151,12 @@ func TestScanToS3ThenViews(t *testing.T) {
 	// accounts the rerun excluded.
 	checkRows(t, "posture", query(t, db, `
 		SELECT p.account_id IN ('222222222222', '333333333333'), p.scan_run_id = '`+complete+`', count(*)
-		FROM ecsaudit_posture_targets p WHERE p.state <> 'NOT_SCANNED' GROUP BY 1, 2 ORDER BY 1`),
+		FROM ecsaudit_posture_targets p WHERE p.state <> 'NOT_SCANNED' AND p.rule_id = 'ECSAUDIT.HOSTNET.1' GROUP BY 1, 2 ORDER BY 1`),
 		[][]string{{"false", "true", "9"}, {"true", "false", "2"}})
+	// Each target has its state under each rule, from the same scan.
+	checkRows(t, "posture per rule", query(t, db, `
+		SELECT rule_id, count(*), count(DISTINCT scan_run_id) FROM ecsaudit_posture_targets WHERE state <> 'NOT_SCANNED' GROUP BY 1 ORDER BY 1`),
+		[][]string{{"ECSAUDIT.HOSTNET.1", "11", "2"}, {"ECSAUDIT.HOSTNET.2", "11", "2"}})
 
 	// The saved queries run on real output; "failing today" lists every
 	// failing task definition of the posture.

@@ -106,7 +106,7 @@ func writeDeparted(t *testing.T, dir string, days int) {
 		Region: "us-east-1", TaskDefinitionARN: "arn:aws:ecs:us-east-1:" + departed + ":task-definition/old:1", Family: "old", Revision: 1,
 		Status: "ACTIVE", NetworkMode: "host", ContainerName: "c", RuleID: "ECSAUDIT.HOSTNET.1", RuleVersion: "1", Result: "FAIL"}
 	run := output.Run{RunID: id, AttemptID: id, StartedAt: started, EndedAt: started.Add(time.Minute), Status: "complete",
-		RuleVersion: "1", RuleOptions: "control", Revisions: "active", ShardCount: 1, OrgAccounts: 1, OrgDigest: "one",
+		RuleVersion: "1", RuleOptions: "control,host-access=1", Revisions: "active", ShardCount: 1, OrgAccounts: 1, OrgDigest: "one",
 		Accounts: 1, Targets: 1, TargetsScanned: 1, TaskDefinitions: 1, Findings: 1, Fail: 1}
 	if err := errors.Join(w.Coverage(ctx, []output.Coverage{cov}), w.Findings(ctx, []output.Finding{f}), w.Commit(context.Background(), run)); err != nil {
 		t.Fatal(err)
@@ -196,14 +196,14 @@ func TestPostureScenario(t *testing.T) {
 		       accounts_filter, exclude_accounts, regions_filter, shard_count, targets_scanned
 		FROM ecsaudit_run_checks ORDER BY started_at`), 0),
 		[][]string{
-			{"departed-run", day(5), "true", "", "true", "control", "active", "", "", "", "1", "1"},
-			{"nightly-4", day(4), "true", "", "true", "control", "active", "", "", "", "1", "11"},
-			{"nightly-1", day(1), "true", "", "true", "control", "active", "", simSandbox, "", "1", "8"},
-			{"manual", today, "true", "", "true", "control", "active", simProd, "", "us-east-1", "1", "1"},
-			{"split", today, "false", "shards balanced their plans on different runs", "true", "control", "active", "", "", "", "2", "5"}, // the plans differ: some accounts fell between the shards
-			{"aws-config", today, "true", "", "false", "aws-config", "active", "", "", "", "1", "11"},
-			{"latest", today, "true", "", "false", "control", "latest", "", "", "", "1", "11"},
-			{"empty", today, "true", "", "true", "control", "active", simManagement, "", "af-south-1", "1", "0"},
+			{"departed-run", day(5), "true", "", "true", "control,host-access=1", "active", "", "", "", "1", "1"},
+			{"nightly-4", day(4), "true", "", "true", "control,host-access=1", "active", "", "", "", "1", "11"},
+			{"nightly-1", day(1), "true", "", "true", "control,host-access=1", "active", "", simSandbox, "", "1", "8"},
+			{"manual", today, "true", "", "true", "control,host-access=1", "active", simProd, "", "us-east-1", "1", "1"},
+			{"split", today, "false", "shards balanced their plans on different runs", "true", "control,host-access=1", "active", "", "", "", "2", "5"}, // the plans differ: some accounts fell between the shards
+			{"aws-config", today, "true", "", "false", "aws-config,host-access=1", "active", "", "", "", "1", "11"},
+			{"latest", today, "true", "", "false", "control,host-access=1", "latest", "", "", "", "1", "11"},
+			{"empty", today, "true", "", "true", "control,host-access=1", "active", simManagement, "", "af-south-1", "1", "0"},
 		})
 	// The posture now, target by target: the newest scan under the
 	// posture's semantics. The manual run updated the one target it
@@ -216,17 +216,17 @@ func TestPostureScenario(t *testing.T) {
 	checkRows(t, "posture targets", named(query(t, db, `
 		SELECT account_id, region, state, last_verdict, scan_run_id, scan_dt, age_days,
 		       task_definitions, fail, pass, not_applicable, errors
-		FROM ecsaudit_posture_targets ORDER BY 1, 2`), 4),
+		FROM ecsaudit_posture_targets WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY 1, 2`), 4),
 		[][]string{
 			{simManagement, "ap-southeast-2", "EMPTY", "EMPTY", "nightly-1", day(1), "1", "0", "0", "0", "0", "0"},
 			{simManagement, "eu-west-1", "NOT_APPLICABLE", "NOT_APPLICABLE", "nightly-1", day(1), "1", "1", "0", "0", "1", "0"},
 			{simManagement, "us-east-1", "NOT_APPLICABLE", "NOT_APPLICABLE", "nightly-1", day(1), "1", "2", "0", "0", "2", "0"},
 			{simProd, "ap-southeast-2", "PASS", "PASS", "nightly-1", day(1), "1", "3", "0", "2", "1", "0"},
 			{simProd, "eu-west-1", "NOT_SCANNED", "<nil>", "<nil>", "<nil>", "<nil>", "0", "0", "0", "0", "0"},
-			{simProd, "us-east-1", "FAIL", "FAIL", "manual", today, "0", "10", "6", "2", "1", "1"},
+			{simProd, "us-east-1", "FAIL", "FAIL", "manual", today, "0", "11", "6", "3", "1", "1"},
 			{simDev, "ap-southeast-2", "NOT_APPLICABLE", "NOT_APPLICABLE", "nightly-1", day(1), "1", "1", "0", "0", "1", "0"},
-			{simDev, "eu-west-1", "FAIL", "FAIL", "nightly-1", day(1), "1", "3", "2", "1", "0", "0"},
-			{simDev, "us-east-1", "FAIL", "FAIL", "nightly-1", day(1), "1", "6", "1", "2", "3", "0"},
+			{simDev, "eu-west-1", "FAIL", "FAIL", "nightly-1", day(1), "1", "4", "2", "2", "0", "0"},
+			{simDev, "us-east-1", "FAIL", "FAIL", "nightly-1", day(1), "1", "7", "1", "3", "3", "0"},
 			{simSandbox, "ap-southeast-2", "STALE", "FAIL", "nightly-4", day(4), "4", "0", "0", "0", "0", "0"},
 			{simSandbox, "eu-west-1", "STALE", "EMPTY", "nightly-4", day(4), "4", "0", "0", "0", "0", "0"},
 			{simSandbox, "us-east-1", "STALE", "FAIL", "nightly-4", day(4), "4", "0", "0", "0", "0", "0"},
@@ -237,12 +237,12 @@ func TestPostureScenario(t *testing.T) {
 	checkRows(t, "posture accounts", query(t, db, `
 		SELECT dt, account_id, account_name, ou_names, targets, targets_stale, targets_not_scanned,
 		       task_definitions, fail, pass, not_applicable, errors, share_compliant
-		FROM ecsaudit_posture_accounts ORDER BY account_id`),
+		FROM ecsaudit_posture_accounts WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY account_id`),
 		[][]string{
 			{today, simManagement, "management", "Root", "3", "0", "0", "3", "0", "0", "3", "0", "<nil>"},
 			{today, simSecurity, "security-tooling", "Root/Security", "0", "0", "0", "0", "0", "0", "0", "0", "<nil>"},
-			{today, simProd, "prod-payments", "Root/Workloads/Prod", "3", "0", "1", "13", "6", "4", "2", "1", "0.3636"},
-			{today, simDev, "dev-apps", "Root/Workloads/Dev", "3", "0", "0", "10", "3", "3", "4", "0", "0.5"},
+			{today, simProd, "prod-payments", "Root/Workloads/Prod", "3", "0", "1", "14", "6", "5", "2", "1", "0.4167"},
+			{today, simDev, "dev-apps", "Root/Workloads/Dev", "3", "0", "0", "12", "3", "5", "4", "0", "0.625"},
 			{today, simSandbox, "sandbox", "Root/Sandbox", "3", "3", "0", "0", "0", "0", "0", "0", "<nil>"},
 		})
 
@@ -251,23 +251,23 @@ func TestPostureScenario(t *testing.T) {
 	// organization is whole and only sandbox has gone stale.
 	checkRows(t, "posture trend", query(t, db, `
 		SELECT dt, account_id, targets, targets_stale, targets_not_scanned, task_definitions, fail, pass, not_applicable, errors
-		FROM ecsaudit_posture_trend ORDER BY 1, 2`),
+		FROM ecsaudit_posture_trend WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY 1, 2`),
 		[][]string{
 			{day(5), departed, "1", "0", "0", "1", "1", "0", "0", "0"},
 			{day(4), simManagement, "3", "0", "0", "3", "0", "0", "3", "0"},
 			{day(4), simSecurity, "0", "0", "0", "0", "0", "0", "0", "0"},
-			{day(4), simProd, "3", "0", "1", "13", "6", "4", "2", "1"},
-			{day(4), simDev, "3", "0", "0", "10", "3", "3", "4", "0"},
-			{day(4), simSandbox, "3", "0", "0", "6", "4", "1", "1", "0"},
+			{day(4), simProd, "3", "0", "1", "14", "6", "5", "2", "1"},
+			{day(4), simDev, "3", "0", "0", "12", "3", "5", "4", "0"},
+			{day(4), simSandbox, "3", "0", "0", "7", "4", "2", "1", "0"},
 			{day(1), simManagement, "3", "0", "0", "3", "0", "0", "3", "0"},
 			{day(1), simSecurity, "0", "0", "0", "0", "0", "0", "0", "0"},
-			{day(1), simProd, "3", "0", "1", "13", "6", "4", "2", "1"},
-			{day(1), simDev, "3", "0", "0", "10", "3", "3", "4", "0"},
-			{day(1), simSandbox, "3", "0", "0", "6", "4", "1", "1", "0"},
+			{day(1), simProd, "3", "0", "1", "14", "6", "5", "2", "1"},
+			{day(1), simDev, "3", "0", "0", "12", "3", "5", "4", "0"},
+			{day(1), simSandbox, "3", "0", "0", "7", "4", "2", "1", "0"},
 			{today, simManagement, "3", "0", "0", "3", "0", "0", "3", "0"},
 			{today, simSecurity, "0", "0", "0", "0", "0", "0", "0", "0"},
-			{today, simProd, "3", "0", "1", "13", "6", "4", "2", "1"},
-			{today, simDev, "3", "0", "0", "10", "3", "3", "4", "0"},
+			{today, simProd, "3", "0", "1", "14", "6", "5", "2", "1"},
+			{today, simDev, "3", "0", "0", "12", "3", "5", "4", "0"},
 			{today, simSandbox, "3", "3", "0", "0", "0", "0", "0", "0"},
 		})
 
@@ -287,7 +287,7 @@ func TestPostureScenario(t *testing.T) {
 	// show as STALE, never as PASS.
 	checkRows(t, "stale task definitions", query(t, db, `
 		SELECT region, family, revision, state, verdict FROM ecsaudit_posture_task_definitions
-		WHERE account_id = '`+simSandbox+`' ORDER BY 1, 2, 3`),
+		WHERE account_id = '`+simSandbox+`' AND rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY 1, 2, 3`),
 		[][]string{
 			{"ap-southeast-2", "jupyter", "1", "STALE", "PASS"},
 			{"ap-southeast-2", "jupyter", "2", "STALE", "FAIL"},
@@ -295,13 +295,14 @@ func TestPostureScenario(t *testing.T) {
 			{"us-east-1", "experiment", "2", "STALE", "FAIL"},
 			{"us-east-1", "jupyter", "1", "STALE", "NOT_APPLICABLE"},
 			{"us-east-1", "metrics-agent", "1", "STALE", "FAIL"},
+			{"us-east-1", "net-tools", "1", "STALE", "PASS"},
 		})
 	checkRows(t, "containers by state", query(t, db, `
-		SELECT state, count(*) FROM ecsaudit_posture_containers GROUP BY 1 ORDER BY 1`),
-		[][]string{{"ERROR", "1"}, {"FAIL", "9"}, {"NOT_APPLICABLE", "9"}, {"PASS", "13"}, {"STALE", "7"}})
+		SELECT state, count(*) FROM ecsaudit_posture_containers WHERE rule_id = 'ECSAUDIT.HOSTNET.1' GROUP BY 1 ORDER BY 1`),
+		[][]string{{"ERROR", "1"}, {"FAIL", "9"}, {"NOT_APPLICABLE", "9"}, {"PASS", "17"}, {"STALE", "9"}})
 	checkRows(t, "posture task definitions agree with containers", query(t, db, `
-		SELECT (SELECT count(*) FROM ecsaudit_posture_task_definitions) = (SELECT count(DISTINCT task_definition_arn) FROM ecsaudit_posture_containers),
-		       (SELECT sum(task_definitions) FROM ecsaudit_posture_targets) = (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE state <> 'STALE')`),
+		SELECT (SELECT count(*) FROM ecsaudit_posture_task_definitions) = (SELECT count(DISTINCT rule_id || task_definition_arn) FROM ecsaudit_posture_containers),
+		       (SELECT sum(task_definitions) FROM ecsaudit_posture_targets WHERE rule_id = 'ECSAUDIT.HOSTNET.1') = (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE state <> 'STALE' AND rule_id = 'ECSAUDIT.HOSTNET.1')`),
 		[][]string{{"true", "true"}})
 
 	// The comparison run stays visible on its own, side by side with the
@@ -309,11 +310,40 @@ func TestPostureScenario(t *testing.T) {
 	// as compliant.
 	checkRows(t, "side by side", named(query(t, db, `
 		SELECT run_id, rule_options, revisions, posture, count(*), count_if(verdict = 'FAIL')
-		FROM ecsaudit_run_verdicts WHERE run_id IN ('`+ids["nightly-4"]+`', '`+ids["aws-config"]+`', '`+ids["latest"]+`')
+		FROM ecsaudit_run_verdicts WHERE rule_id <> 'ECSAUDIT.HOSTNET.2' AND run_id IN ('`+ids["nightly-4"]+`', '`+ids["aws-config"]+`', '`+ids["latest"]+`')
 		GROUP BY 1, 2, 3, 4 ORDER BY min(dt), 5 DESC, 6 DESC`), 0),
 		[][]string{
-			{"nightly-4", "control", "active", "true", "32", "13"},
-			{"aws-config", "aws-config", "active", "false", "32", "12"},
-			{"latest", "control", "latest", "false", "18", "8"},
+			{"nightly-4", "control,host-access=1", "active", "true", "36", "13"},
+			{"aws-config", "aws-config,host-access=1", "active", "false", "36", "12"},
+			// Of the demo's host-access additions, ci-runner:1 and
+			// net-tools:1 are new families and node-exporter:3 and cache:2
+			// the newest of theirs, all passing the control.
+			{"latest", "control,host-access=1", "latest", "false", "20", "8"},
 		})
+
+	// The host-access rule's posture beside the control's. Counted by hand
+	// from default.json: prod us-east-1's 11 task definitions are 10 on
+	// host networking (node-exporter:3 fails with pidMode host and /proc
+	// and /sys mounts, node-exporter:2 cannot be described, 8 pass) and
+	// payments-worker:1 on bridge; dev eu-west-1's 4 are all on host
+	// networking, ci-runner:1 failing (the Docker socket, also through
+	// volumesFrom).
+	checkRows(t, "host-access posture targets", query(t, db, `
+		SELECT account_id, region, state, task_definitions, fail, pass, not_applicable, errors
+		FROM ecsaudit_posture_targets WHERE rule_id = 'ECSAUDIT.HOSTNET.2' AND region IN ('us-east-1', 'eu-west-1') AND account_id IN ('`+simProd+`', '`+simDev+`') ORDER BY 1, 2`),
+		[][]string{
+			{simProd, "eu-west-1", "NOT_SCANNED", "0", "0", "0", "0", "0"},
+			{simProd, "us-east-1", "FAIL", "11", "1", "8", "1", "1"},
+			{simDev, "eu-west-1", "FAIL", "4", "1", "3", "0", "0"},
+			{simDev, "us-east-1", "PASS", "7", "0", "4", "3", "0"}, // web:3, batch:3, cache:1, cache:2 on host; web:1, web:2, batch:1 not
+		})
+	// Active host-network revisions of the accounts and regions nightly-4
+	// scanned: 34 in default.json, less 4 INACTIVE or DELETE_IN_PROGRESS,
+	// guardduty-forwarder (role denied), prod's SCP-denied eu-west-1,
+	// ghost (af-south-1 not enabled) and the suspended legacy-app: 26, of
+	// which node-exporter:3, ci-runner:1 and net-tools:1 fail.
+	checkRows(t, "host-access verdicts", named(query(t, db, `
+		SELECT run_id, count(*), count_if(verdict = 'FAIL')
+		FROM ecsaudit_run_verdicts WHERE rule_id = 'ECSAUDIT.HOSTNET.2' AND run_id = '`+ids["nightly-4"]+`' GROUP BY 1`), 0),
+		[][]string{{"nightly-4", "26", "3"}})
 }

@@ -8,7 +8,11 @@
 -- * Posture (ecsaudit_posture_*, ecsaudit_coverage_gaps): the state of the
 --   organization. Each (account, region) target's state is its newest
 --   complete scan under the posture's semantics (ecsaudit_settings: the
---   control with the nightly's --unset-user, --revisions active). A
+--   control with the nightly's --unset-user and the host-access rule on,
+--   --revisions active). Every posture view has a rule_id column: the
+--   control (ECSAUDIT.HOSTNET.1) and the host-access rule
+--   (ECSAUDIT.HOSTNET.2) each have their own posture; filter on rule_id to
+--   show one, or show both side by side. A
 --   filtered run updates exactly the targets it scanned; a run under other
 --   semantics never enters the posture; a target whose newest scan is more
 --   than stale_after_days old is STALE, never passing; accounts the newest
@@ -27,6 +31,15 @@
 -- array: QuickSight drops array columns, so lists are comma-separated strings.
 -- Statements are in dependency order.
 
+-- The rules a posture is kept for, with a short name for dashboards. A
+-- task definition a rule gives no verdict for (the host-access rule reads
+-- host networking only) is NOT_APPLICABLE under it.
+CREATE OR REPLACE VIEW ecsaudit_rules AS
+SELECT rule_id, rule_name FROM (VALUES
+  ('ECSAUDIT.HOSTNET.1', 'control: no privileged or root container on host networking'),
+  ('ECSAUDIT.HOSTNET.2', 'host access: no root-equivalent capability, pid/ipc mode host, host mount or device on host networking')
+) AS r (rule_id, rule_name);
+
 -- Views of earlier versions whose "newest run of the day" picture is
 -- replaced by the posture.
 DROP VIEW IF EXISTS ecsaudit_account_compliance;
@@ -37,14 +50,16 @@ DROP VIEW IF EXISTS ecsaudit_latest_findings;
 DROP VIEW IF EXISTS ecsaudit_latest_runs;
 
 -- The posture's settings, one row: the one place to change them.
--- posture_rule_options is the nightly's rule_options: 'control', or
--- 'control,unset-user=fail' if the nightly runs with --unset-user=fail.
+-- posture_rule_options is the nightly's rule_options:
+-- 'control,host-access=1', or 'control,unset-user=fail,host-access=1' if the
+-- nightly runs with --unset-user=fail ('control' alone with
+-- --host-access=false, which leaves the host-access posture empty).
 -- posture_revisions is 'active'. A target whose newest scan is more than
 -- stale_after_days days old (by the runs' dt) is STALE. The posture is kept
 -- for the days of the last history_days (ecsaudit_posture_trend).
 CREATE OR REPLACE VIEW ecsaudit_settings AS
 SELECT
-  'control' AS posture_rule_options,
+  'control,host-access=1' AS posture_rule_options,
   'active'  AS posture_revisions,
   3         AS stale_after_days,
   400       AS history_days;
@@ -202,13 +217,15 @@ FROM findings f
 JOIN ecsaudit_attempts a ON f.attempt_id = a.attempt_id AND f.dt = a.dt
 JOIN ecsaudit_complete_runs r ON a.run_id = r.run_id;
 
--- One row per task definition per complete run, with its worst verdict
--- (FAIL > ERROR > PASS > NOT_APPLICABLE) and the names of its failing
--- containers, sorted and comma-separated ('' when none fails).
+-- One row per task definition, rule and complete run, with its worst
+-- verdict under the rule (FAIL > ERROR > PASS > NOT_APPLICABLE) and the
+-- names of its failing containers, sorted and comma-separated ('' when none
+-- fails). A task definition the rule gives no verdict for has no row.
 CREATE OR REPLACE VIEW ecsaudit_run_verdicts AS
 SELECT
   dt,
   run_id,
+  rule_id,
   rule_options,
   revisions,
   posture,
@@ -239,7 +256,7 @@ SELECT
   coalesce(array_join(array_sort(array_agg(container_name) FILTER (WHERE result = 'FAIL')), ','), '') AS failing_containers
 FROM ecsaudit_run_findings
 GROUP BY
-  dt, run_id, rule_options, revisions, posture, account_id, account_name, ou_path, ou_names, region,
+  dt, run_id, rule_id, rule_options, revisions, posture, account_id, account_name, ou_path, ou_names, region,
   task_definition_arn, family, revision, status, network_mode, registered_at;
 
 -- Every coverage row of every complete run: one per (account, region)
@@ -319,17 +336,19 @@ LEFT JOIN known_states k ON k.dt = l.dt AND k.account_id = c.account_id
 WHERE NOT coalesce(k.inactive, false)
 GROUP BY l.dt, c.account_id;
 
--- The posture as of each posture day: one row per
+-- The posture as of each posture day: one row per rule and
 -- (account, region) target of the accounts of that day that a complete run
 -- under the posture's semantics ever tried. The target's scan is the newest
 -- posture scan up to that day; a newer row that skipped the region (no
 -- longer enabled) ends it. state is, in this order:
 --   NOT_SCANNED  tried but never scanned (denied, failed)
 --   STALE        the scan is more than stale_after_days old: never passing
---   FAIL, ERROR, PASS, NOT_APPLICABLE  the scan's worst task definition verdict
+--   FAIL, ERROR, PASS, NOT_APPLICABLE  the scan's worst task definition
+--                verdict under the rule
 --   EMPTY        scanned, no task definitions
 -- last_verdict is the scan's verdict whatever its age; the counts are the
--- scan's task definitions by verdict, and 0 unless the state is fresh.
+-- scan's task definitions by verdict under the rule (one the rule gives no
+-- verdict for is NOT_APPLICABLE), and 0 unless the state is fresh.
 CREATE OR REPLACE VIEW ecsaudit_posture_history AS
 WITH tried AS (
   SELECT * FROM ecsaudit_run_coverage WHERE posture AND region <> ''
@@ -342,17 +361,35 @@ WITH tried AS (
   WHERE t.status IN ('scanned', 'skipped')
 ), first_tried AS (
   SELECT account_id, region, min(dt) AS first_dt FROM tried GROUP BY account_id, region
-), tallies AS (
+), scanned_tds AS (
+  -- Every task definition a scan found, whatever rule judged it.
+  SELECT run_id, account_id, region, count(DISTINCT task_definition_arn) AS task_definitions
+  FROM ecsaudit_run_findings
+  WHERE posture
+  GROUP BY run_id, account_id, region
+), rule_tallies AS (
   SELECT
-    run_id, account_id, region,
-    count(*)                             AS task_definitions,
+    run_id, rule_id, account_id, region,
+    count(*)                             AS judged,
     count_if(verdict = 'FAIL')           AS fail,
     count_if(verdict = 'PASS')           AS pass,
     count_if(verdict = 'NOT_APPLICABLE') AS not_applicable,
     count_if(verdict = 'ERROR')          AS errors
   FROM ecsaudit_run_verdicts
   WHERE posture
-  GROUP BY run_id, account_id, region
+  GROUP BY run_id, rule_id, account_id, region
+), tallies AS (
+  -- A task definition the rule did not judge is NOT_APPLICABLE under it.
+  SELECT
+    s.run_id, ru.rule_id, s.account_id, s.region,
+    s.task_definitions,
+    coalesce(t.fail, 0) AS fail,
+    coalesce(t.pass, 0) AS pass,
+    coalesce(t.not_applicable, 0) + s.task_definitions - coalesce(t.judged, 0) AS not_applicable,
+    coalesce(t.errors, 0) AS errors
+  FROM scanned_tds s
+  CROSS JOIN ecsaudit_rules ru
+  LEFT JOIN rule_tallies t ON t.run_id = s.run_id AND t.rule_id = ru.rule_id AND t.account_id = s.account_id AND t.region = s.region
 ), holds AS (
   -- Each posture day with the event that holds on it.
   SELECT d.dt AS held_on, e.*
@@ -360,10 +397,11 @@ WITH tried AS (
   JOIN events e ON e.dt <= d.dt AND (e.until_dt IS NULL OR d.dt < e.until_dt)
 ), held AS (
   SELECT
-    o.dt, o.account_id, o.account_name, o.ou_path, o.ou_names, ft.region,
+    o.dt, ru.rule_id, o.account_id, o.account_name, o.ou_path, o.ou_names, ft.region,
     x.status AS event_status, x.run_id AS scan_run_id, x.dt AS scan_dt, x.started_at AS scanned_at,
     date_diff('day', CAST(x.dt AS date), CAST(o.dt AS date)) AS age_days
   FROM ecsaudit_organization o
+  CROSS JOIN ecsaudit_rules ru
   JOIN first_tried ft ON ft.account_id = o.account_id AND ft.first_dt <= o.dt
   LEFT JOIN holds x ON x.held_on = o.dt AND x.account_id = ft.account_id AND x.region = ft.region
 ), stated AS (
@@ -379,7 +417,7 @@ WITH tried AS (
     coalesce(t.task_definitions, 0) AS td, coalesce(t.fail, 0) AS f, coalesce(t.pass, 0) AS p,
     coalesce(t.not_applicable, 0) AS na, coalesce(t.errors, 0) AS e
   FROM held a
-  LEFT JOIN tallies t ON t.run_id = a.scan_run_id AND t.account_id = a.account_id AND t.region = a.region
+  LEFT JOIN tallies t ON t.run_id = a.scan_run_id AND t.rule_id = a.rule_id AND t.account_id = a.account_id AND t.region = a.region
   WHERE a.event_status IS NULL OR a.event_status = 'scanned'
 ), fresh AS (
   SELECT
@@ -394,6 +432,7 @@ WITH tried AS (
 )
 SELECT
   dt,
+  rule_id,
   account_id,
   account_name,
   ou_path,
@@ -413,16 +452,18 @@ SELECT
 FROM fresh;
 
 -- The posture now: ecsaudit_posture_history of today (UTC), one row per
--- (account, region) target.
+-- rule and (account, region) target.
 CREATE OR REPLACE VIEW ecsaudit_posture_targets AS
 SELECT h.*
 FROM ecsaudit_posture_history h
 WHERE h.dt = CAST(current_date AS varchar);
 
--- The posture now, one row per task definition of each target's scan:
--- state is its verdict, or STALE when the target's scan is stale.
+-- The posture now, one row per rule and task definition of each target's
+-- scan that the rule judged: state is its verdict, or STALE when the
+-- target's scan is stale.
 CREATE OR REPLACE VIEW ecsaudit_posture_task_definitions AS
 SELECT
+  t.rule_id,
   t.account_id,
   t.account_name,
   t.ou_path,
@@ -442,10 +483,11 @@ SELECT
   v.failing_container_count,
   v.failing_containers
 FROM ecsaudit_posture_targets t
-JOIN ecsaudit_run_verdicts v ON v.run_id = t.scan_run_id AND v.account_id = t.account_id AND v.region = t.region;
+JOIN ecsaudit_run_verdicts v ON v.run_id = t.scan_run_id AND v.rule_id = t.rule_id AND v.account_id = t.account_id AND v.region = t.region;
 
--- The posture now, one row per container (or ERROR row) of each target's
--- scan: state is its result, or STALE when the target's scan is stale.
+-- The posture now, one row per rule and container (or ERROR row) of each
+-- target's scan: state is its result, or STALE when the target's scan is
+-- stale. rule_id says which rule.
 CREATE OR REPLACE VIEW ecsaudit_posture_containers AS
 SELECT
   t.account_id,
@@ -475,9 +517,9 @@ SELECT
   f.reason,
   f.severity
 FROM ecsaudit_posture_targets t
-JOIN ecsaudit_run_findings f ON f.run_id = t.scan_run_id AND f.account_id = t.account_id AND f.region = t.region;
+JOIN ecsaudit_run_findings f ON f.run_id = t.scan_run_id AND f.rule_id = t.rule_id AND f.account_id = t.account_id AND f.region = t.region;
 
--- The posture per day, account and OU, as of each posture day: the same definition as now, so a day with several
+-- The posture per day, rule, account and OU, as of each posture day: the same definition as now, so a day with several
 -- runs of different scopes counts each target once, from its newest posture
 -- scan by then. Task definitions are counted from fresh targets only;
 -- share_compliant is PASS / (PASS + FAIL + ERROR) over them (NULL when
@@ -486,6 +528,7 @@ JOIN ecsaudit_run_findings f ON f.run_id = t.scan_run_id AND f.account_id = t.ac
 CREATE OR REPLACE VIEW ecsaudit_posture_trend AS
 SELECT
   o.dt,
+  ru.rule_id,
   o.account_id,
   o.account_name,
   o.ou_path,
@@ -500,10 +543,11 @@ SELECT
   coalesce(sum(h.errors), 0)            AS errors,
   CAST(sum(h.pass) AS double) / nullif(sum(h.pass + h.fail + h.errors), 0) AS share_compliant
 FROM ecsaudit_organization o
-LEFT JOIN ecsaudit_posture_history h ON h.dt = o.dt AND h.account_id = o.account_id
-GROUP BY o.dt, o.account_id, o.account_name, o.ou_path, o.ou_names;
+CROSS JOIN ecsaudit_rules ru
+LEFT JOIN ecsaudit_posture_history h ON h.dt = o.dt AND h.rule_id = ru.rule_id AND h.account_id = o.account_id
+GROUP BY o.dt, ru.rule_id, o.account_id, o.account_name, o.ou_path, o.ou_names;
 
--- The posture now per account and OU: ecsaudit_posture_trend of today.
+-- The posture now per rule, account and OU: ecsaudit_posture_trend of today.
 CREATE OR REPLACE VIEW ecsaudit_posture_accounts AS
 SELECT p.*
 FROM ecsaudit_posture_trend p
@@ -518,7 +562,8 @@ WHERE p.dt = CAST(current_date AS varchar);
 --   account        an account that the newest posture run to try it could
 --                  not reach (region ''), or that no posture run has tried
 --                  (runs that excluded it do not count)
--- with the newest posture run's status, error code and message.
+-- with the newest posture run's status, error code and message. Gaps are
+-- the same for every rule: one row each.
 CREATE OR REPLACE VIEW ecsaudit_coverage_gaps AS
 WITH newest AS (
   SELECT
@@ -556,7 +601,8 @@ SELECT
   n.error_message
 FROM ecsaudit_posture_targets t
 JOIN newest n ON n.account_id = t.account_id AND n.region = t.region AND n.n = 1
-WHERE t.state IN ('STALE', 'NOT_SCANNED') OR n.status <> 'scanned'
+WHERE (t.state IN ('STALE', 'NOT_SCANNED') OR n.status <> 'scanned')
+  AND t.rule_id = 'ECSAUDIT.HOSTNET.1' -- the control's target rows: one per target
 UNION ALL
 SELECT
   o.account_id,

@@ -86,7 +86,7 @@ func (r fixtureRun) write(t *testing.T, dir string) output.Run {
 		sink = failRuns{sink}
 	}
 	w := output.NewWriter(sink, r.id, r.started)
-	run := output.Run{RunID: r.id, AttemptID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", RuleOptions: "control", Revisions: "active", ShardCount: 1}
+	run := output.Run{RunID: r.id, AttemptID: r.id, StartedAt: r.started, EndedAt: r.started.Add(10 * time.Minute), Status: r.status, RuleVersion: "1", RuleOptions: "control,host-access=1", Revisions: "active", ShardCount: 1}
 	var rows []output.Finding
 	for _, d := range r.tds {
 		name, path, names := account(d.acct)
@@ -284,7 +284,7 @@ func TestViewsInDuckDB(t *testing.T) {
 	// today dev us-east-1 failed, so yesterday's scan of it stands.
 	checkRows(t, "posture history", query(t, db, `
 		SELECT dt, account_id, region, state, scan_run_id, age_days, task_definitions
-		FROM ecsaudit_posture_history ORDER BY dt, account_id, region`),
+		FROM ecsaudit_posture_history WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY dt, account_id, region`),
 		[][]string{
 			{d1, prodAcct, "eu-west-1", "EMPTY", "b-new", "0", "0"},
 			{d1, prodAcct, "us-east-1", "FAIL", "b-new", "0", "3"},
@@ -297,7 +297,7 @@ func TestViewsInDuckDB(t *testing.T) {
 
 	checkRows(t, "posture trend", query(t, db, `
 		SELECT dt, account_id, ou_names, targets, task_definitions, fail, pass, not_applicable, errors, share_compliant
-		FROM ecsaudit_posture_trend ORDER BY dt, account_id`),
+		FROM ecsaudit_posture_trend WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY dt, account_id`),
 		[][]string{
 			{d1, prodAcct, "Root/Prod", "2", "3", "1", "1", "1", "0", "0.5"},
 			{d1, devAcct, "Root/Dev", "1", "2", "1", "0", "0", "1", "0"},
@@ -307,10 +307,27 @@ func TestViewsInDuckDB(t *testing.T) {
 			{d2, sandboxAcct, "Root/Sandbox", "0", "0", "0", "0", "0", "0", "<nil>"},
 		})
 
+	// These runs wrote no host-access rows: under that rule every task
+	// definition they found is NOT_APPLICABLE, and the targets the same.
+	checkRows(t, "host-access posture trend", query(t, db, `
+		SELECT dt, account_id, targets, task_definitions, fail, pass, not_applicable, errors, share_compliant
+		FROM ecsaudit_posture_trend WHERE rule_id = 'ECSAUDIT.HOSTNET.2' ORDER BY dt, account_id`),
+		[][]string{
+			{d1, prodAcct, "2", "3", "0", "0", "3", "0", "<nil>"},
+			{d1, devAcct, "1", "2", "0", "0", "2", "0", "<nil>"},
+			{d1, sandboxAcct, "0", "0", "0", "0", "0", "0", "<nil>"},
+			{d2, prodAcct, "2", "5", "0", "0", "5", "0", "<nil>"},
+			{d2, devAcct, "2", "2", "0", "0", "2", "0", "<nil>"},
+			{d2, sandboxAcct, "0", "0", "0", "0", "0", "0", "<nil>"},
+		})
+	checkRows(t, "host-access target states", query(t, db, `
+		SELECT DISTINCT state FROM ecsaudit_posture_targets WHERE rule_id = 'ECSAUDIT.HOSTNET.2' ORDER BY 1`),
+		[][]string{{"EMPTY"}, {"NOT_APPLICABLE"}})
+
 	checkRows(t, "posture accounts", query(t, db, `
 		SELECT dt, account_id, account_name, ou_path, targets, targets_stale, targets_not_scanned,
 		       task_definitions, fail, pass, not_applicable, errors, share_compliant
-		FROM ecsaudit_posture_accounts ORDER BY account_id`),
+		FROM ecsaudit_posture_accounts WHERE rule_id = 'ECSAUDIT.HOSTNET.1' ORDER BY account_id`),
 		[][]string{
 			{d2, prodAcct, "prod-a", "r-root/ou-prod", "2", "0", "0", "5", "2", "2", "1", "0", "0.5"},
 			{d2, devAcct, "dev-b", "r-root/ou-dev", "2", "0", "0", "2", "1", "0", "0", "1", "0"},
@@ -383,7 +400,7 @@ func TestShardedRunsInDuckDB(t *testing.T) {
 		   run_id || '-' || shard_index || '-' || attempt AS attempt_id,
 		   TIMESTAMP '2026-11-28 01:00:00' + attempt * INTERVAL 1 HOUR AS started_at, TIMESTAMP '2026-11-28 01:10:00' AS ended_at,
 		   '' AS previous_run_id,
-		   'v' AS version, '1' AS rule_version, 'control' AS rule_options, 3::BIGINT AS accounts,
+		   'v' AS version, '1' AS rule_version, 'control,host-access=1' AS rule_options, 3::BIGINT AS accounts,
 		   '' AS accounts_filter, '' AS exclude_accounts, '' AS ou_filter, '' AS exclude_ou, '' AS regions_filter,
 		   'active' AS revisions, 'digest' AS org_digest,
 		   4::BIGINT AS targets, 4::BIGINT AS targets_scanned, 0::BIGINT AS targets_not_scanned, 0::BIGINT AS accounts_not_scanned,

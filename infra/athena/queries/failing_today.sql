@@ -12,7 +12,8 @@ SELECT
   p.revision,
   p.registered_at,
   p.failing_containers,
-  p.task_definition_arn
+  p.task_definition_arn,
+  p.rule_id
 FROM ecsaudit_posture_task_definitions p
 WHERE p.state = 'FAIL'
-ORDER BY p.registered_at DESC NULLS LAST, p.task_definition_arn;
+ORDER BY p.registered_at DESC NULLS LAST, p.task_definition_arn, p.rule_id;
