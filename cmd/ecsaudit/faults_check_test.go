@@ -328,13 +328,7 @@ func checkSecrets(t *testing.T, res scanResult, extra []string) {
 func expectedVerdicts(org *simorg.Org, account, region, revisions string) (map[string]string, int) {
 	out := map[string]string{}
 	described := 0
-	for _, td := range org.TaskDefinitions(account, region) {
-		switch {
-		case td.Status == simorg.StatusActive:
-		case td.Status == simorg.StatusInactive && revisions == "all":
-		default:
-			continue
-		}
+	for _, td := range listed(org, account, region, revisions) {
 		prefix := fmt.Sprintf("%s %d ", written(td.Family), td.Revision)
 		if td.Vanishes || td.DescribeError != nil {
 			out[prefix] = "ERROR"
@@ -351,6 +345,18 @@ func expectedVerdicts(org *simorg.Org, account, region, revisions string) (map[s
 	return out, described
 }
 
+// listed returns the revisions of a target that a scan of --revisions
+// active or all lists.
+func listed(org *simorg.Org, account, region, revisions string) []simorg.TaskDefinition {
+	var out []simorg.TaskDefinition
+	for _, td := range org.TaskDefinitions(account, region) {
+		if td.Status == simorg.StatusActive || (td.Status == simorg.StatusInactive && revisions == "all") {
+			out = append(out, td)
+		}
+	}
+	return out
+}
+
 // expectedHostAccess returns the fixture's host-access verdict for every
 // row the host-access rule should add to a target's findings, keyed as
 // expectedVerdicts keys them, then a space and the rule id. The rule reads
@@ -361,13 +367,7 @@ func expectedVerdicts(org *simorg.Org, account, region, revisions string) (map[s
 // so such a container has nothing to fail on.
 func expectedHostAccess(org *simorg.Org, account, region, revisions string) map[string]string {
 	out := map[string]string{}
-	for _, td := range org.TaskDefinitions(account, region) {
-		switch {
-		case td.Status == simorg.StatusActive:
-		case td.Status == simorg.StatusInactive && revisions == "all":
-		default:
-			continue
-		}
+	for _, td := range listed(org, account, region, revisions) {
 		prefix := fmt.Sprintf("%s %d ", written(td.Family), td.Revision)
 		if td.Vanishes || td.DescribeError != nil || len(td.Containers) == 0 {
 			out[prefix+" "+check.HostAccessRuleID] = "ERROR"
