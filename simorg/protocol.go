@@ -2,6 +2,7 @@ package simorg
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/xml"
 	"net"
@@ -172,7 +173,11 @@ func resetConnection(w http.ResponseWriter) {
 	if err != nil {
 		return
 	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
 		tcp.SetLinger(0) //nolint:errcheck // best effort: a FIN also fails the call
 	}
 	conn.Close()

@@ -1,9 +1,11 @@
 package simorg
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,6 +43,9 @@ type Options struct {
 	FaultOperations []string
 	// Seed drives the fault decisions, request by request.
 	Seed int64
+	// TLS serves HTTPS with a certificate of the server's own making
+	// (CABundle), as AWS is reachable only over TLS.
+	TLS bool
 
 	// ECSLimit is the token bucket of each (account, region), shared by the
 	// ECS operations; requests finding it empty get ThrottlingException.
@@ -142,6 +147,7 @@ type Server struct {
 	org    *Org
 	opts   Options
 	ln     net.Listener
+	caPEM  []byte // the TLS certificate, nil over plain HTTP
 	hs     *http.Server
 	signer *v4.Signer
 
@@ -167,6 +173,14 @@ func Start(org *Org, opts Options) (*Server, error) {
 	}
 	s := &Server{org: org, opts: opts, ln: ln, signer: v4.NewSigner(),
 		denyAssume: map[string]bool{}, denyRegion: map[string]map[string]bool{}}
+	if opts.TLS {
+		cert, caPEM, err := selfSigned(time.Now())
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("simorg: %w", err)
+		}
+		s.ln, s.caPEM = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), caPEM
+	}
 	s.emptyPages.Store(int64(opts.EmptyPages))
 	for _, op := range opts.FaultOperations {
 		s.faultOps[opByName[op]] = true
@@ -191,14 +205,24 @@ func Start(org *Org, opts Options) (*Server, error) {
 		s.hub = NewSecurityHub()
 	}
 	s.sessions.Store(AccessKeyID, &session{account: org.management, secret: SecretAccessKey})
-	s.hs = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go s.hs.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close
+	s.hs = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: log.New(io.Discard, "", 0)} // a client refusing the certificate is the client's to report
+	go s.hs.Serve(s.ln) //nolint:errcheck // returns ErrServerClosed on Close
 	return s, nil
 }
 
 // URL returns the base endpoint, for config.WithBaseEndpoint or
-// AWS_ENDPOINT_URL: "http://127.0.0.1:port".
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+// AWS_ENDPOINT_URL: "http://127.0.0.1:port", or https with Options.TLS.
+func (s *Server) URL() string {
+	if s.caPEM != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// CABundle returns the PEM certificate a client must trust to reach the
+// server over TLS (AWS_CA_BUNDLE), or nil over plain HTTP.
+func (s *Server) CABundle() []byte { return s.caPEM }
 
 // Org returns the organization the server serves.
 func (s *Server) Org() *Org { return s.org }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -46,6 +50,13 @@ func baseline(ctx context.Context, org *simorg.Org, sopts simorg.Options, p plan
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL()),
 		Credentials:  credentials.NewStaticCredentialsProvider(simorg.AccessKeyID, simorg.SecretAccessKey, ""),
+	}
+	if ca := srv.CABundle(); ca != nil {
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(ca)
+		cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		})
 	}
 	var b baselineRun
 	start := time.Now()

@@ -131,6 +131,34 @@ func reduced(t *testing.T) (string, *simorg.Org, plan, simorg.Options) {
 	return bin, org, p, opts
 }
 
+// TestTLSScenario runs the reduced organization over HTTPS, as the tls
+// scenario does: the child trusts the simulator's certificate through
+// AWS_CA_BUNDLE and the baseline through its own transport, and both find
+// every finding the organization implies.
+func TestTLSScenario(t *testing.T) {
+	bin, org, p, opts := reduced(t)
+	opts.TLS = true
+	ctx := context.Background()
+	r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), concurrency: 32, ecsRate: 10, ecsBurst: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Row.Findings != p.findings || r.Stats.Calls["DescribeTaskDefinition"] != p.describeCalls() {
+		t.Errorf("over TLS: %d findings and %d describes, the organization implies %d and %d",
+			r.Row.Findings, r.Stats.Calls["DescribeTaskDefinition"], p.findings, p.describeCalls())
+	}
+	b, err := baseline(ctx, org, opts, p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Findings != p.findings {
+		t.Errorf("baseline over TLS: %d findings, want %d", b.Findings, p.findings)
+	}
+	if sc := scenarios()["tls"]; !sc.tls || !simOptions(sc).TLS {
+		t.Error("the tls scenario does not serve TLS")
+	}
+}
+
 // TestLowerBound pins the bound's arithmetic to hand-computed cases.
 func TestLowerBound(t *testing.T) {
 	t.Parallel()

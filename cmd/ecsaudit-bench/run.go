@@ -40,7 +40,7 @@ func simOptions(sc scenario) simorg.Options {
 	return simorg.Options{
 		Latency: latencyMin, LatencyJitter: latencyJitter, Seed: seed,
 		ECSLimit: simorg.RealECSLimit(), LimitScale: sc.scale,
-		SkipSignatureCheck: true,
+		SkipSignatureCheck: true, TLS: sc.tls,
 	}
 }
 
@@ -114,6 +114,13 @@ func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o sca
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
 		"AWS_ENDPOINT_URL=" + srv.URL(),
+	}
+	if ca := srv.CABundle(); ca != nil {
+		bundle := filepath.Join(home, "ca.pem")
+		if err := os.WriteFile(bundle, ca, 0o600); err != nil {
+			return scanRun{}, nil, err
+		}
+		env = append(env, "AWS_CA_BUNDLE="+bundle)
 	}
 	runID := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	shards := make([]scanRun, n)

@@ -30,6 +30,9 @@ type scenario struct {
 	// and then as that many concurrent shards of one run (the sharded
 	// scenario); such a scenario has no baseline.
 	shards int
+	// tls serves the simulator over HTTPS (simorg.Options.TLS), its
+	// certificate trusted through AWS_CA_BUNDLE, as AWS is reached.
+	tls bool
 }
 
 // latency is what every simulated response waits: 10 ms plus up to 20 ms of
@@ -99,6 +102,10 @@ func scenarios() map[string]scenario {
 		m[s.name] = s
 	}
 	m["sharded"] = sharded(m["small"], 4)
+	tls := m["small"]
+	tls.name, tls.tls = "tls", true
+	tls.about = "the small organization over HTTPS (the simulator's own certificate, trusted through AWS_CA_BUNDLE), as AWS is only reachable over TLS"
+	m["tls"] = tls
 	return m
 }
 

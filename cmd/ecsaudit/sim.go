@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
@@ -20,6 +22,7 @@ func simCommand(ctx context.Context, args []string, getenv func(string) string, 
 	seed := fs.Int64("seed", 1, "with --generate-accounts: the generator's seed")
 	throttle := fs.Bool("throttle", true, "apply ECS's real token bucket per (account, region): burst 50, 20/s")
 	latency := fs.Duration("latency", 0, "added to every response")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with a certificate of the simulator's own, written to a file that AWS_CA_BUNDLE names")
 	if err := parse(fs, args, getenv, stdout); err != nil {
 		return err
 	}
@@ -44,7 +47,7 @@ func simCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if *latency < 0 {
 		return usagef("latency %v: want 0 or more", *latency)
 	}
-	opts := simorg.Options{Latency: *latency}
+	opts := simorg.Options{Latency: *latency, TLS: *useTLS}
 	if *throttle {
 		opts.ECSLimit = simorg.RealECSLimit()
 	}
@@ -53,9 +56,24 @@ func simCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer srv.Close()
+	trust := ""
+	if ca := srv.CABundle(); ca != nil {
+		f, err := os.CreateTemp("", "simorg-ca-*.pem")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.Write(ca); err != nil {
+			return errors.Join(err, f.Close())
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		trust = " AWS_CA_BUNDLE=" + f.Name()
+	}
 	fmt.Fprintf(stdout, "# simulated organization %s serving; point the SDK at it with:\n", org.ID())
-	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
-		srv.URL(), simorg.AccessKeyID, simorg.SecretAccessKey)
+	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s%s\n",
+		srv.URL(), simorg.AccessKeyID, simorg.SecretAccessKey, trust)
 	<-ctx.Done()
 	return nil
 }
