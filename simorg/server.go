@@ -42,8 +42,10 @@ type Options struct {
 	// Seed drives the fault decisions, request by request.
 	Seed int64
 
-	// ECSLimit is the token bucket of each (account, region), shared by the
-	// ECS operations; requests finding it empty get ThrottlingException.
+	// ECSLimit is the token bucket of each (account, region) shared by the
+	// ECS task-definition reads, and equally the bucket each of ListClusters,
+	// ListServices, DescribeServices, ListTasks and DescribeTasks has of its
+	// own; requests finding theirs empty get ThrottlingException.
 	// [RealECSLimit] is AWS's. The zero Limit disables throttling.
 	ECSLimit Limit
 	// OrganizationsLimit is one bucket for all Organizations calls;
@@ -52,7 +54,7 @@ type Options struct {
 	// LimitScale multiplies the burst and rate of both limits; zero means 1.
 	LimitScale float64
 	// ThrottleFirst throttles the first ThrottleFirst requests that reach
-	// each (account, region) ECS bucket, and the first that reach
+	// each ECS bucket of each (account, region), and the first that reach
 	// Organizations, as if the bucket were empty: a throttling storm that
 	// happens however slowly the client runs, so a test that needs one
 	// cannot pass without it.
