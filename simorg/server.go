@@ -78,6 +78,11 @@ type Options struct {
 	// get TooManyRequestsException.
 	SecurityHubLimits bool
 
+	// DenyOperations are operations (for example "ListClusters") the audit
+	// role's policy does not allow, in every account: a role deployed
+	// before ecsaudit needed them. They answer AccessDeniedException.
+	DenyOperations []string
+
 	// DenyAssume adds accounts whose audit role cannot be assumed.
 	DenyAssume []string
 	// DenyRegions adds regions a service control policy denies, by account
@@ -136,6 +141,11 @@ func (o Options) validate() error {
 			errs = append(errs, fmt.Errorf("FaultOperations: unknown operation %q", op))
 		}
 	}
+	for _, op := range o.DenyOperations {
+		if _, ok := opByName[op]; !ok {
+			errs = append(errs, fmt.Errorf("DenyOperations: unknown operation %q", op))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -151,6 +161,7 @@ type Server struct {
 	seq        atomic.Uint64
 	emptyPages atomic.Int64
 	faultOps   [numOps]bool
+	deniedOps  [numOps]bool
 	denyAssume map[string]bool
 	denyRegion map[string]map[string]bool
 	limits     *limits
@@ -177,6 +188,9 @@ func Start(org *Org, opts Options) (*Server, error) {
 		for i := range s.faultOps {
 			s.faultOps[i] = true
 		}
+	}
+	for _, op := range opts.DenyOperations {
+		s.deniedOps[opByName[op]] = true
 	}
 	for _, id := range opts.DenyAssume {
 		s.denyAssume[id] = true
