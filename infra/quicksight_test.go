@@ -27,21 +27,22 @@ var quickSightViews = []string{
 // computedColumnTypes are the Athena types of the view columns that are
 // computed rather than read from a table.
 var computedColumnTypes = map[string]string{
-	"verdict":                 "string",
-	"failing_container_count": "bigint",
-	"failing_containers":      "string",
-	"scanned":                 "boolean",
-	"share_compliant":         "double",
-	"state":                   "string",
-	"last_verdict":            "string",
-	"scan_run_id":             "string",
-	"scan_dt":                 "string",
-	"age_days":                "bigint",
-	"targets_stale":           "bigint",
-	"gap":                     "string",
-	"attempt_dt":              "string",
-	"attempt_run_id":          "string",
-	"attempt_status":          "string",
+	"verdict":                  "string",
+	"failing_container_count":  "bigint",
+	"failing_containers":       "string",
+	"scanned":                  "boolean",
+	"share_compliant":          "double",
+	"state":                    "string",
+	"last_verdict":             "string",
+	"scan_run_id":              "string",
+	"scan_dt":                  "string",
+	"age_days":                 "bigint",
+	"targets_stale":            "bigint",
+	"gap":                      "string",
+	"attempt_dt":               "string",
+	"attempt_run_id":           "string",
+	"attempt_status":           "string",
+	"deregistration_candidate": "boolean",
 }
 
 // quickSightType maps an Athena type to the QuickSight input column type.
