@@ -91,23 +91,31 @@ func pageOf(in ecsRequest, n, def int) (start, limit int, e *apiError) {
 	return pageBounds(in, n)
 }
 
-func (s *Server) listClusters(c *call, in ecsRequest) {
-	cls := s.org.Clusters(c.who.account, c.who.region)
-	start, limit, e := pageOf(in, len(cls), 100)
+// listPage writes one page of n items, as ECS's List operations do: the
+// ARNs under key (item i's is arn(i)) and a nextToken while more remain.
+func (s *Server) listPage(c *call, in ecsRequest, n, def int, key string, arn func(i int) string) {
+	start, limit, e := pageOf(in, n, def)
 	if e != nil {
 		s.fail(c, e)
 		return
 	}
-	end := min(start+limit, len(cls))
+	end := min(start+limit, n)
 	arns := []string{}
-	for _, cl := range cls[start:end] {
-		arns = append(arns, s.org.clusterARN(c.who.region, c.who.account, cl.Name))
+	for i := start; i < end; i++ {
+		arns = append(arns, arn(i))
 	}
-	out := map[string]any{"clusterArns": arns}
-	if end < len(cls) {
+	out := map[string]any{key: arns}
+	if end < n {
 		out["nextToken"] = encodeToken(end, c.seq)
 	}
 	writeJSON(c, out)
+}
+
+func (s *Server) listClusters(c *call, in ecsRequest) {
+	cls := s.org.Clusters(c.who.account, c.who.region)
+	s.listPage(c, in, len(cls), 100, "clusterArns", func(i int) string {
+		return s.org.clusterARN(c.who.region, c.who.account, cls[i].Name)
+	})
 }
 
 func (s *Server) serviceARN(c *call, cluster, name string) string {
@@ -120,21 +128,9 @@ func (s *Server) listServices(c *call, in ecsRequest) {
 		s.fail(c, e)
 		return
 	}
-	start, limit, e := pageOf(in, len(cl.Services), 10)
-	if e != nil {
-		s.fail(c, e)
-		return
-	}
-	end := min(start+limit, len(cl.Services))
-	arns := []string{}
-	for _, sv := range cl.Services[start:end] {
-		arns = append(arns, s.serviceARN(c, cl.Name, sv.Name))
-	}
-	out := map[string]any{"serviceArns": arns}
-	if end < len(cl.Services) {
-		out["nextToken"] = encodeToken(end, c.seq)
-	}
-	writeJSON(c, out)
+	s.listPage(c, in, len(cl.Services), 10, "serviceArns", func(i int) string {
+		return s.serviceARN(c, cl.Name, cl.Services[i].Name)
+	})
 }
 
 func (s *Server) describeServices(c *call, in ecsRequest) {
@@ -207,21 +203,9 @@ func (s *Server) listTasks(c *call, in ecsRequest) {
 			}
 		}
 	}
-	start, limit, e := pageOf(in, len(tasks), 100)
-	if e != nil {
-		s.fail(c, e)
-		return
-	}
-	end := min(start+limit, len(tasks))
-	arns := []string{}
-	for _, t := range tasks[start:end] {
-		arns = append(arns, s.taskARN(c, cl.Name, t.id))
-	}
-	out := map[string]any{"taskArns": arns}
-	if end < len(tasks) {
-		out["nextToken"] = encodeToken(end, c.seq)
-	}
-	writeJSON(c, out)
+	s.listPage(c, in, len(tasks), 100, "taskArns", func(i int) string {
+		return s.taskARN(c, cl.Name, tasks[i].id)
+	})
 }
 
 func (s *Server) taskARN(c *call, cluster, id string) string {
