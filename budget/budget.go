@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
@@ -114,4 +115,47 @@ func (b *Budget) wait(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// Buckets is one Budget per operation, for a client whose operations each
+// draw on a bucket of their own, as ECS's ListClusters, ListServices,
+// DescribeServices, ListTasks and DescribeTasks do.
+type Buckets map[string]*Budget
+
+// Attach adds the budgets to a client's middleware stack, after the retry
+// middleware so that each attempt waits for, and is counted in, the bucket
+// of its operation. An operation without a bucket fails before it is sent.
+func (b Buckets) Attach(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(bucketsMiddleware{b}, "Retry", middleware.After)
+}
+
+// Calls returns how many attempts were sent, over every bucket.
+func (b Buckets) Calls() int64 {
+	var n int64
+	for _, x := range b {
+		n += x.Calls()
+	}
+	return n
+}
+
+// Throttled returns how many attempts were throttled, over every bucket.
+func (b Buckets) Throttled() int64 {
+	var n int64
+	for _, x := range b {
+		n += x.Throttled()
+	}
+	return n
+}
+
+type bucketsMiddleware struct{ b Buckets }
+
+func (bucketsMiddleware) ID() string { return "ecsaudit.Buckets" }
+
+func (m bucketsMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	op := awsmiddleware.GetOperationName(ctx)
+	b, ok := m.b[op]
+	if !ok {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("budget: no bucket for operation %q", op)
+	}
+	return b.HandleFinalize(ctx, in, next)
 }

@@ -67,6 +67,7 @@ var datasets = []struct {
 	{"FindingsTable", output.FindingsDataset, output.Finding{}},
 	{"CoverageTable", output.CoverageDataset, output.Coverage{}},
 	{"RunsTable", output.RunsDataset, output.Run{}},
+	{"UsageTable", output.UsageDataset, output.Usage{}},
 }
 
 // TestGlueTablesMatchOutput checks each Glue table against the dataset

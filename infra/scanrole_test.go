@@ -8,13 +8,19 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/cloudformation"
 )
 
-// scanActions is everything the scan role may do: read task definitions and
-// the enabled regions. Nothing else, in particular no write.
+// scanActions is everything the scan role may do: read task definitions,
+// what runs them (clusters, services, tasks) and the enabled regions.
+// Nothing else, in particular no write.
 var scanActions = []string{
 	"ec2:DescribeRegions",
+	"ecs:DescribeServices",
 	"ecs:DescribeTaskDefinition",
+	"ecs:DescribeTasks",
+	"ecs:ListClusters",
+	"ecs:ListServices",
 	"ecs:ListTaskDefinitionFamilies",
 	"ecs:ListTaskDefinitions",
+	"ecs:ListTasks",
 }
 
 // TestScanRoleIsReadOnly checks the scan role's permissions are exactly the

@@ -32,6 +32,14 @@ type cache struct {
 type carried struct {
 	key    arnKey
 	status string // as listed now: the one field of a revision that changes
+	arn    string // until the target is done; not kept
+	use    inUse  // what runs it now
+}
+
+// now is what changes of a carried revision: its status and what runs it.
+type now struct {
+	status string
+	use    inUse
 }
 
 // loadCache finds the newest earlier run that committed its findings under
@@ -97,10 +105,10 @@ func (c *cache) lookup(arn string) int {
 }
 
 // carry copies the earlier run's rows of every revision in keep into w,
-// marked as carried, with the status the revision has now and the account's
-// current name and OU. It streams: one earlier row at a time.
+// marked as carried, with the status the revision has now, what runs it now
+// and the account's current name and OU. It streams: one earlier row at a time.
 func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, runID, attemptID string,
-	keep map[arnKey]string, accts map[string]accounts.Account, count func(output.Finding)) error {
+	keep map[arnKey]now, accts map[string]accounts.Account, count func(output.Finding)) error {
 	batch := make([]output.Finding, 0, 1024)
 	flush := func() error {
 		err := w.Findings(ctx, batch)
@@ -112,11 +120,12 @@ func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, 
 			if f.Result == string(check.Error) {
 				return nil
 			}
-			status, ok := keep[keyOf(f.TaskDefinitionARN)]
+			n, ok := keep[keyOf(f.TaskDefinitionARN)]
 			if !ok {
 				return nil
 			}
-			f.RunID, f.AttemptID, f.Carried, f.Status = runID, attemptID, true, status
+			f.RunID, f.AttemptID, f.Carried, f.Status = runID, attemptID, true, n.status
+			n.use.mark(&f)
 			if a, ok := accts[f.AccountID]; ok {
 				f.AccountName, f.OUPath, f.OUNames = output.Text(a.Name), a.OUPath, output.Text(a.OUNames)
 			}

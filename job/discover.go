@@ -184,7 +184,7 @@ func coverageRow(a accounts.Account, region, status, code, msg string) output.Co
 	return output.Coverage{
 		AccountID: a.ID, AccountName: output.Text(a.Name), OUPath: a.OUPath, OUNames: output.Text(a.OUNames),
 		Region: region, Status: status, ErrorCode: output.Text(code), ErrorMessage: output.Text(msg),
-		StartedAt: time.Now().UTC(),
+		StartedAt: time.Now().UTC(), UsageStatus: Skipped,
 	}
 }
 

@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &run{cfg: cfg, log: log, w: w, keep: map[arnKey]string{}}
+	r := &run{cfg: cfg, log: log, w: w, keep: map[arnKey]now{}}
 	r.row = output.Run{
 		RunID: cfg.RunID, AttemptID: cfg.AttemptID, StartedAt: cfg.Started, Version: cfg.Version,
 		RuleVersion: check.RuleVersion, RuleOptions: cfg.Rule.String(), Options: cfg.Options,
@@ -224,7 +224,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	switch {
 	case ctx.Err() != nil:
 		r.row.Status = StatusInterrupted
-	case r.row.TargetsNotScanned > 0 || r.row.AccountsNotScanned > 0 || exportErr != nil:
+	case r.row.TargetsNotScanned > 0 || r.row.AccountsNotScanned > 0 || r.row.UsageNotRead > 0 || exportErr != nil:
 		r.row.Status = StatusPartial
 	default:
 		r.row.Status = StatusComplete
@@ -249,7 +249,7 @@ type run struct {
 	accounts map[string]accounts.Account // this run's accounts, by id
 	mine     func(id string) bool        // whether this shard scans the account
 	cache    *cache                      // nil: describe everything
-	keep     map[arnKey]string           // revisions carried, with their status now; the collector's
+	keep     map[arnKey]now              // revisions carried, with their status and use now; the collector's
 }
 
 // abort discards everything written: an output that failed mid-run
@@ -303,13 +303,18 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 			if r.cfg.Publisher != nil {
 				r.cfg.Publisher.Add(res.findings, res.coverage)
 			}
+			for i := range res.usage {
+				res.usage[i].RunID, res.usage[i].AttemptID = r.cfg.RunID, r.cfg.AttemptID
+			}
 			for _, c := range res.carried {
-				r.keep[c.key] = c.status
+				r.keep[c.key] = now{status: c.status, use: c.use}
 			}
 			if err := r.w.Coverage(ctx, res.coverage); err != nil {
 				werr = fmt.Errorf("write coverage: %w", err)
 			} else if err := r.w.Findings(ctx, res.findings); err != nil {
 				werr = fmt.Errorf("write findings: %w", err)
+			} else if err := r.w.Usage(ctx, res.usage); err != nil {
+				werr = fmt.Errorf("write usage: %w", err)
 			}
 			if werr != nil {
 				cancel()
@@ -324,6 +329,11 @@ func (r *run) count(res result) {
 		r.row.ThrottledCalls += c.ThrottledCalls
 		r.row.TaskDefinitions += c.TaskDefinitions
 		r.row.Carried += c.Carried
+		r.row.Services += c.Services
+		r.row.RunningTasks += c.RunningTasks
+		if c.Status == Scanned && (c.UsageStatus == Denied || c.UsageStatus == Failed) {
+			r.row.UsageNotRead++
+		}
 		if c.Region != "" {
 			r.row.Targets++
 		}

@@ -21,17 +21,21 @@ import (
 type result struct {
 	coverage []output.Coverage
 	findings []output.Finding
+	usage    []output.Usage
 	carried  []carried
 	apiCalls int64
 }
 
 // scan lists and describes one target's task definitions under the target's
-// own ECS budget and evaluates every container. Every failure ends up in the
-// target's coverage row; a revision that could not be described is an ERROR
-// finding, never a PASS.
+// own ECS budget and evaluates every container, while it reads what runs in
+// the target under the budgets of the buckets those reads draw on. Every
+// failure ends up in the target's coverage row; a revision that could not
+// be described is an ERROR finding, never a PASS.
 func (r *run) scan(ctx context.Context, t target) result {
 	log := r.log.With("account", t.account.ID, "region", t.region)
 	started := time.Now()
+	used := make(chan usageResult, 1)
+	go func() { used <- r.readUsage(ctx, t) }()
 	calls := budget.New(r.cfg.ECSRate, r.cfg.ECSBurst)
 	cfg := r.cfg.AWS.Copy()
 	cfg.Region, cfg.Credentials = t.region, t.creds
@@ -45,6 +49,13 @@ func (r *run) scan(ctx context.Context, t target) result {
 	var keptRows int
 	done := func(findings []output.Finding) result {
 		cov.APICalls, cov.ThrottledCalls = calls.Calls(), calls.Throttled()
+		rows, counts := (<-used).record(&cov, t)
+		for i := range findings {
+			lookup(counts, findings[i].TaskDefinitionARN).mark(&findings[i])
+		}
+		for i := range kept {
+			kept[i].use = lookup(counts, kept[i].arn)
+		}
 		cov.DurationMS = time.Since(started).Milliseconds()
 		if cov.Status != Scanned {
 			// A target not fully scanned must not look compliant in part:
@@ -57,7 +68,10 @@ func (r *run) scan(ctx context.Context, t target) result {
 		} else {
 			log.Debug("target scanned", "task_definitions", cov.TaskDefinitions, "api_calls", cov.APICalls)
 		}
-		return result{coverage: []output.Coverage{cov}, findings: findings, carried: kept, apiCalls: cov.APICalls}
+		if cov.Status == Scanned && cov.UsageStatus != UsageRead {
+			log.Warn("what runs in the target is unknown", "usage_status", cov.UsageStatus, "error_code", cov.UsageErrorCode, "error", cov.UsageErrorMessage)
+		}
+		return result{coverage: []output.Coverage{cov}, findings: findings, usage: rows, carried: kept, apiCalls: cov.APICalls}
 	}
 
 	refs, err := taskdefs.List(ctx, client, r.cfg.Revisions)
@@ -72,7 +86,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 	for _, ref := range refs {
 		if n := r.cache.lookup(ref.ID); n > 0 && ref.IsARN() {
 			carriedRefs = append(carriedRefs, ref)
-			kept = append(kept, carried{key: keyOf(ref.ID), status: ref.Status})
+			kept = append(kept, carried{key: keyOf(ref.ID), status: ref.Status, arn: ref.ID})
 			keptRows += n
 			cov.TaskDefinitions++
 			cov.Carried++

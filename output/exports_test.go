@@ -54,7 +54,7 @@ func TestExportsCommitAndAbort(t *testing.T) {
 	if err := w.Commit(ctx, Run{RunID: "r", StartedAt: started, Status: "partial"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(dir); !slices.Contains(got, Key(ExportsDataset, started, "r")) || len(got) != 4 {
+	if got := list(dir); !slices.Contains(got, Key(ExportsDataset, started, "r")) || len(got) != 5 { // findings, coverage, usage, exports, runs
 		t.Fatalf("committed files %v", got)
 	}
 	var rows []Export

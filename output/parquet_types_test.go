@@ -35,6 +35,9 @@ func TestParquetTypesForAthena(t *testing.T) {
 	if err := w.Coverage(t.Context(), []output.Coverage{{RunID: "types", StartedAt: started, DurationMS: 12}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Usage(t.Context(), []output.Usage{{RunID: "types", ReadAt: started, RunningTasks: 2, PrimaryDeployment: true, FirstStartedAt: started}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Commit(t.Context(), output.Run{RunID: "types", StartedAt: started, EndedAt: started, Status: "complete"}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +49,7 @@ func TestParquetTypesForAthena(t *testing.T) {
 		{output.FindingsDataset, output.Finding{}},
 		{output.CoverageDataset, output.Coverage{}},
 		{output.RunsDataset, output.Run{}},
+		{output.UsageDataset, output.Usage{}},
 	} {
 		t.Run(ds.name, func(t *testing.T) {
 			path := filepath.Join(dir, filepath.FromSlash(output.Key(ds.name, started, "types")))

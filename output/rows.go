@@ -34,6 +34,15 @@ type Finding struct {
 	// without describing the immutable revision again; ScannedAt is then
 	// the time it was described.
 	Carried bool `parquet:"carried"`
+	// InUse, Services and RunningTasks say what runs the revision, as read
+	// this run (carried rows too): services with a PRIMARY or ACTIVE
+	// deployment of it, and tasks running it, standalone ones included. InUse
+	// is null when the target's usage could not be read; a FAIL row with
+	// InUse false is a revision nothing uses, a candidate for
+	// deregistration.
+	InUse        *bool `parquet:"in_use,optional"`
+	Services     int64 `parquet:"services"`
+	RunningTasks int64 `parquet:"running_tasks"`
 }
 
 // Coverage is one row of the coverage dataset: one (account, region) target,
@@ -56,6 +65,47 @@ type Coverage struct {
 	ThrottledCalls  int64     `parquet:"throttled_calls"`
 	StartedAt       time.Time `parquet:"started_at,timestamp(millisecond)"`
 	DurationMS      int64     `parquet:"duration_ms"`
+	// UsageStatus says whether what runs in the target was read: read,
+	// denied or failed (the error in UsageErrorCode and UsageErrorMessage),
+	// or skipped with the target. Clusters, Services and RunningTasks count
+	// what was read.
+	UsageStatus       string `parquet:"usage_status"`
+	UsageErrorCode    string `parquet:"usage_error_code"`
+	UsageErrorMessage string `parquet:"usage_error_message"`
+	Clusters          int64  `parquet:"clusters"`
+	Services          int64  `parquet:"services"`
+	RunningTasks      int64  `parquet:"running_tasks"`
+}
+
+// Usage is one row of the usage dataset: what runs one task definition
+// revision in one cluster, under one service or (Service empty) as
+// standalone tasks, as read by this run. Task overrides, which may carry
+// environment values, are deliberately absent.
+type Usage struct {
+	RunID             string    `parquet:"run_id"`
+	AttemptID         string    `parquet:"attempt_id"`
+	ReadAt            time.Time `parquet:"read_at,timestamp(millisecond)"`
+	AccountID         string    `parquet:"account_id"`
+	Region            string    `parquet:"region"`
+	ClusterARN        string    `parquet:"cluster_arn"`
+	Service           string    `parquet:"service"` // the service's name; empty for standalone tasks
+	TaskDefinitionARN string    `parquet:"task_definition_arn"`
+	// Deployments counts the service's PRIMARY and ACTIVE deployments of
+	// the revision; PrimaryDeployment is true when one is PRIMARY.
+	// DesiredCount and RunningCount are theirs, summed, as the service
+	// reports them.
+	Deployments       int64 `parquet:"deployments"`
+	PrimaryDeployment bool  `parquet:"primary_deployment"`
+	DesiredCount      int64 `parquet:"desired_count"`
+	RunningCount      int64 `parquet:"running_count"`
+	// RunningTasks counts the tasks ListTasks listed (desired status
+	// RUNNING) with this revision.
+	RunningTasks       int64     `parquet:"running_tasks"`
+	LaunchTypes        string    `parquet:"launch_types"`        // distinct, comma-separated
+	ContainerInstances int64     `parquet:"container_instances"` // distinct container instances the tasks run on
+	StartedBy          string    `parquet:"started_by"`          // distinct, comma-separated, at most ten
+	FirstStartedAt     time.Time `parquet:"first_started_at,timestamp(millisecond),optional"`
+	LastStartedAt      time.Time `parquet:"last_started_at,timestamp(millisecond),optional"`
 }
 
 // Run is the single row of the runs dataset that a run writes last; a run
@@ -109,6 +159,11 @@ type Run struct {
 	Errors             int64  `parquet:"errors"`
 	APICalls           int64  `parquet:"api_calls"`
 	ThrottledCalls     int64  `parquet:"throttled_calls"`
+	// UsageNotRead counts scanned targets whose usage could not be read;
+	// Services and RunningTasks sum what was read.
+	UsageNotRead int64 `parquet:"usage_not_read"`
+	Services     int64 `parquet:"services"`
+	RunningTasks int64 `parquet:"running_tasks"`
 }
 
 // Export is one row of the exports dataset: what one account's findings

@@ -430,6 +430,7 @@ func TestS3WriterCommitFailsWithoutRun(t *testing.T) {
 		"audit/coverage/dt=2026-11-28/run-ok.parquet",
 		"audit/findings/dt=2026-11-28/run-ok.parquet",
 		"audit/runs/dt=2026-11-28/run-ok.parquet",
+		"audit/usage/dt=2026-11-28/run-ok.parquet",
 	}
 	if keys := s3test.Keys(t, srv.Client(), bucket, ""); !slices.Equal(keys, want) {
 		t.Fatalf("bucket holds %q, want %q", keys, want)

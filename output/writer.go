@@ -18,6 +18,9 @@ const (
 	// ExportsDataset is written only by runs that export findings
 	// elsewhere (Security Hub).
 	ExportsDataset = "exports"
+	// UsageDataset is what runs each task definition revision, read anew
+	// every run.
+	UsageDataset = "usage"
 )
 
 // rowGroupRows bounds a row group, and so the rows held in memory per dataset.
@@ -39,6 +42,7 @@ type Writer struct {
 	findings *file[Finding]
 	coverage *file[Coverage]
 	exports  *file[Export]
+	usage    *file[Usage]
 	done     bool
 }
 
@@ -73,6 +77,18 @@ func (w *Writer) Coverage(ctx context.Context, rows []Coverage) error {
 	return w.coverage.write(rows)
 }
 
+// Usage appends rows to the usage dataset.
+func (w *Writer) Usage(ctx context.Context, rows []Usage) error {
+	if w.usage == nil {
+		f, err := openFile[Usage](ctx, w.sink, Key(UsageDataset, w.started, w.name))
+		if err != nil {
+			return err
+		}
+		w.usage = f
+	}
+	return w.usage.write(rows)
+}
+
 // Exports appends rows to the exports dataset, which exists only for runs
 // that call it.
 func (w *Writer) Exports(ctx context.Context, rows []Export) error {
@@ -86,36 +102,31 @@ func (w *Writer) Exports(ctx context.Context, rows []Export) error {
 	return w.exports.write(rows)
 }
 
-// Commit finishes the findings and coverage files (creating empty ones when
-// no rows came) and then writes the run's single runs row: the commit point.
+// Commit finishes the findings, coverage and usage files (creating empty
+// ones when no rows came) and then writes the run's single runs row: the
+// commit point.
 func (w *Writer) Commit(ctx context.Context, run Run) error {
 	if w.done {
 		return errors.New("commit: writer already closed")
 	}
-	if err := w.Findings(ctx, nil); err != nil {
-		return w.fail(err)
-	}
-	if err := w.Coverage(ctx, nil); err != nil {
+	if err := errors.Join(w.Findings(ctx, nil), w.Coverage(ctx, nil), w.Usage(ctx, nil)); err != nil {
 		return w.fail(err)
 	}
 	w.done = true
-	if err := w.findings.finish(nil); err != nil {
-		w.coverage.finish(err)
-		if w.exports != nil {
-			w.exports.finish(err)
+	// Once one file fails, the rest are discarded with its error.
+	var err error
+	for _, f := range []interface{ finish(error) error }{w.findings, w.coverage, w.usage} {
+		if e := f.finish(err); err == nil {
+			err = e
 		}
-		return err
-	}
-	if err := w.coverage.finish(nil); err != nil {
-		if w.exports != nil {
-			w.exports.finish(err)
-		}
-		return err
 	}
 	if w.exports != nil {
-		if err := w.exports.finish(nil); err != nil {
-			return err
+		if e := w.exports.finish(err); err == nil {
+			err = e
 		}
+	}
+	if err != nil {
+		return err
 	}
 	runs, err := openFile[Run](ctx, w.sink, Key(RunsDataset, w.started, w.name))
 	if err != nil {
@@ -149,6 +160,9 @@ func (w *Writer) fail(err error) error {
 	}
 	if w.exports != nil {
 		w.exports.finish(err)
+	}
+	if w.usage != nil {
+		w.usage.finish(err)
 	}
 	return err
 }

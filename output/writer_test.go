@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the schema golden file")
 func TestSchemaGolden(t *testing.T) {
 	var b strings.Builder
 	for _, s := range []*parquet.Schema{
-		parquet.SchemaOf(Finding{}), parquet.SchemaOf(Coverage{}), parquet.SchemaOf(Run{}),
+		parquet.SchemaOf(Finding{}), parquet.SchemaOf(Coverage{}), parquet.SchemaOf(Run{}), parquet.SchemaOf(Usage{}),
 	} {
 		b.WriteString(s.String())
 		b.WriteString("\n")

@@ -30,6 +30,11 @@ func (s *Server) authorize(c *call) *apiError {
 			}
 			return &apiError{status: 400, code: "AccessDeniedException", message: msg}
 		}
+		if s.deniedOps[c.op] {
+			return &apiError{status: 400, code: "AccessDeniedException", message: fmt.Sprintf(
+				"User: %s is not authorized to perform: %s:%s on resource: * because no identity-based policy allows the %s:%s action",
+				c.who.arn(o.partition), c.service, c.op, c.service, c.op)}
+		}
 	}
 	return nil
 }

@@ -10,7 +10,9 @@
 //   - awsJson1_1 (X-Amz-Target) for Organizations (ListAccounts, ListRoots,
 //     ListOrganizationalUnitsForParent, ListAccountsForParent, ListChildren,
 //     ListParents, DescribeOrganization, DescribeAccount) and ECS
-//     (ListTaskDefinitions, ListTaskDefinitionFamilies, DescribeTaskDefinition);
+//     (ListTaskDefinitions, ListTaskDefinitionFamilies, DescribeTaskDefinition,
+//     and what runs: ListClusters, ListServices, DescribeServices, ListTasks,
+//     DescribeTasks);
 //   - awsQuery (form-encoded Action=) for STS (AssumeRole, GetCallerIdentity);
 //   - ec2Query for EC2 (DescribeRegions);
 //   - restJson1 for Security Hub (BatchImportFindings, GetFindings,
@@ -26,7 +28,8 @@
 //
 // An [Org] is the data: a declarative JSON fixture ([Load], [Parse],
 // [Default]) or a generated organization ([Generate]) whose task definitions
-// are computed deterministically on demand, never held in memory. Each
+// are computed deterministically on demand, never held in memory, and so
+// are its clusters, services and tasks ([Org.Clusters]). Each
 // container carries the verdict the audit rule should reach for it
 // ([Expected]), for tests to compare a scan against.
 //

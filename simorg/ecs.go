@@ -24,6 +24,11 @@ type ecsRequest struct {
 	MaxResults     *int     `json:"maxResults"`
 	TaskDefinition string   `json:"taskDefinition"`
 	Include        []string `json:"include"`
+	Cluster        string   `json:"cluster"`
+	Services       []string `json:"services"`
+	Tasks          []string `json:"tasks"`
+	DesiredStatus  string   `json:"desiredStatus"`
+	ServiceName    string   `json:"serviceName"`
 }
 
 type ecsTaskDefinition struct {
@@ -90,6 +95,16 @@ func (s *Server) ecs(c *call) {
 		s.listFamilies(c, in, sh)
 	case opDescribeTaskDefinition:
 		s.describeTaskDefinition(c, in, sh, ai, ri)
+	case opListClusters:
+		s.listClusters(c, in)
+	case opListServices:
+		s.listServices(c, in)
+	case opDescribeServices:
+		s.describeServices(c, in)
+	case opListTasks:
+		s.listTasks(c, in)
+	case opDescribeTasks:
+		s.describeTasks(c, in)
 	}
 }
 

@@ -24,18 +24,19 @@ func (s *Server) chance(n, kind uint64, share float64) bool {
 	return share > 0 && unit(mix(uint64(s.opts.Seed), n, kind)) < share
 }
 
-// limits holds the token buckets: one per (account, region) for ECS, one
-// for Organizations; and the counts of requests each has seen, for
-// ThrottleFirst.
+// limits holds the token buckets: per (account, region), one for ECS's
+// task-definition reads and one for each of its cluster, service and task
+// reads; one for Organizations; and the counts of requests each has seen,
+// for ThrottleFirst.
 type limits struct {
 	ecs      Limit
-	ecsByKey sync.Map // Target → *rate.Limiter
+	ecsByKey sync.Map // hubKey{target, ecsBucket(op)} → *rate.Limiter
 	org      *rate.Limiter
 	hub      bool
 	hubByKey sync.Map // hubKey → *rate.Limiter
 
 	first   int64
-	ecsSeen sync.Map // Target → *atomic.Int64
+	ecsSeen sync.Map // hubKey{target, ecsBucket(op)} → *atomic.Int64
 	orgSeen atomic.Int64
 }
 
@@ -54,7 +55,7 @@ func (l *limits) stormed(c *call) bool {
 	}
 	switch c.service {
 	case "ecs":
-		v, _ := l.ecsSeen.LoadOrStore(Target{c.who.account, c.who.region}, new(atomic.Int64))
+		v, _ := l.ecsSeen.LoadOrStore(hubKey{Target{c.who.account, c.who.region}, ecsBucket(c.op)}, new(atomic.Int64))
 		return v.(*atomic.Int64).Add(1) <= l.first
 	case "organizations":
 		return l.orgSeen.Add(1) <= l.first
@@ -88,16 +89,28 @@ func newLimits(o Options) *limits {
 	return l
 }
 
-// ecsBucket returns the bucket of one (account, region), or nil when ECS is
-// not limited.
-func (l *limits) ecsBucket(t Target) *rate.Limiter {
+// ecsBucket names the bucket an ECS operation draws on: the three
+// task-definition reads share one, as ecsaudit's budget assumes; the
+// cluster, service and task reads have one each.
+func ecsBucket(o op) op {
+	switch o {
+	case opListTaskDefinitions, opListTaskDefinitionFamilies, opDescribeTaskDefinition:
+		return opListTaskDefinitions
+	}
+	return o
+}
+
+// ecsBucket returns the bucket of one operation in one (account, region),
+// or nil when ECS is not limited.
+func (l *limits) ecsBucket(t Target, o op) *rate.Limiter {
 	if l.ecs.Burst == 0 {
 		return nil
 	}
-	if v, ok := l.ecsByKey.Load(t); ok {
+	k := hubKey{t, ecsBucket(o)}
+	if v, ok := l.ecsByKey.Load(k); ok {
 		return v.(*rate.Limiter)
 	}
-	v, _ := l.ecsByKey.LoadOrStore(t, rate.NewLimiter(rate.Limit(l.ecs.Rate), l.ecs.Burst))
+	v, _ := l.ecsByKey.LoadOrStore(k, rate.NewLimiter(rate.Limit(l.ecs.Rate), l.ecs.Burst))
 	return v.(*rate.Limiter)
 }
 
@@ -106,7 +119,7 @@ func (s *Server) throttle(c *call) *apiError {
 	stormed := s.limits.stormed(c)
 	switch c.service {
 	case "ecs":
-		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}); stormed || b != nil && !b.AllowN(s.now(), 1) {
+		if b := s.limits.ecsBucket(Target{c.who.account, c.who.region}, c.op); stormed || b != nil && !b.AllowN(s.now(), 1) {
 			s.stats.throttled[c.op].Add(1)
 			return &apiError{status: 400, code: "ThrottlingException", message: "Rate exceeded"}
 		}

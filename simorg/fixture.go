@@ -33,10 +33,14 @@ type Fixture struct {
 	Accounts            []AccountFixture `json:"accounts"`
 }
 
-// AccountFixture is an account and its task definitions by region name.
+// AccountFixture is an account and its task definitions and clusters by
+// region name.
 type AccountFixture struct {
 	Account
 	TaskDefinitions map[string][]TaskDefinition `json:"taskDefinitions,omitempty"`
+	// Clusters are what runs: services and standalone tasks, on revisions
+	// of the same region's TaskDefinitions.
+	Clusters map[string][]Cluster `json:"clusters,omitempty"`
 }
 
 // DefaultRoleName is the audit role's name when a fixture does not set one.
@@ -142,9 +146,9 @@ func New(f Fixture) (*Org, error) {
 
 	v.ous(o, "organizationalUnits", f.OrganizationalUnits, o.rootID)
 
-	cat := listCatalog{}
+	cat, use := listCatalog{}, listUsage{}
 	for i, af := range f.Accounts {
-		v.account(o, cat, i, af)
+		v.account(o, cat, use, i, af)
 	}
 	if len(f.Accounts) == 0 {
 		v.bad("accounts", "at least one account is required")
@@ -152,7 +156,7 @@ func New(f Fixture) (*Org, error) {
 	if _, ok := o.acctIdx[o.management]; !ok {
 		v.bad("managementAccountId", "%q is not one of the accounts", o.management)
 	}
-	o.cat = cat
+	o.cat, o.use = cat, use
 	if err := errors.Join(v.errs...); err != nil {
 		return nil, fmt.Errorf("invalid fixture: %w", err)
 	}
@@ -184,7 +188,7 @@ func (v *validator) ous(o *Org, path string, ous []OU, parent string) {
 	}
 }
 
-func (v *validator) account(o *Org, cat listCatalog, i int, af AccountFixture) {
+func (v *validator) account(o *Org, cat listCatalog, use listUsage, i int, af AccountFixture) {
 	a := cloneAccount(af.Account)
 	p := fmt.Sprintf("accounts[%d]", i)
 	if !accountIDPattern.MatchString(a.ID) {
@@ -248,6 +252,16 @@ func (v *validator) account(o *Org, cat listCatalog, i int, af AccountFixture) {
 			v.taskDefinition(fmt.Sprintf("%s[%d]", rp, k), &tds[k], seen)
 		}
 		cat[[2]int{ai, ri}] = newListShard(tds)
+	}
+	for region, cls := range af.Clusters {
+		rp := fmt.Sprintf("%s.clusters[%q]", p, region)
+		ri, ok := o.regionIdx[region]
+		if !ok {
+			v.bad(rp, "%q is not one of the regions", region)
+			continue
+		}
+		v.clusters(rp, cls, af.TaskDefinitions[region])
+		use[[2]int{ai, ri}] = cls
 	}
 }
 

@@ -42,6 +42,13 @@ type Spec struct {
 	// same Seed, every revision of the Spec without them keeps its ARN and
 	// content, and the new ones have higher revision numbers.
 	NewRevisionsShare float64
+	// ServiceShare is the share of families in each account and region
+	// that a service runs, on the family's latest ACTIVE revision (a fifth
+	// of them with the previous revision still draining).
+	ServiceShare float64
+	// StandaloneShare is the share of families with standalone tasks
+	// (RunTask), on any of the family's revisions, deregistered ones too.
+	StandaloneShare float64
 }
 
 // generatedRegions are the regions enabled by default, then the opt-in
@@ -73,6 +80,9 @@ func Generate(spec Spec) *Org {
 		hostShare:  max(spec.HostShare, 0),
 		inactive:   spec.InactiveShare,
 		vanish:     spec.VanishShare,
+
+		serviceShare:    spec.ServiceShare,
+		standaloneShare: spec.StandaloneShare,
 	}
 	g.names = make([]string, g.families)
 	for f := range g.names {
@@ -84,7 +94,7 @@ func Generate(spec Spec) *Org {
 		id: "o-" + suffix, rootID: "r-" + suffix[:4], partition: "aws",
 		roleName: DefaultRoleName, maxSessionSeconds: 3600,
 		regionIdx: map[string]int{}, ouIdx: map[string]int{}, acctIdx: map[string]int{},
-		cat: g,
+		cat: g, use: g,
 	}
 	for i, name := range generatedRegions[:spec.Regions] {
 		o.regionIdx[name] = i
@@ -156,6 +166,7 @@ func (s Spec) withDefaults() Spec {
 	for name, v := range map[string]float64{
 		"NonCompliantShare": s.NonCompliantShare, "HostShare": max(s.HostShare, 0),
 		"InactiveShare": s.InactiveShare, "VanishShare": s.VanishShare, "NewRevisionsShare": s.NewRevisionsShare,
+		"ServiceShare": s.ServiceShare, "StandaloneShare": s.StandaloneShare,
 	} {
 		if !(v >= 0 && v <= 1) {
 			panic(fmt.Sprintf("simorg: Spec.%s %v is outside [0, 1]", name, v))
@@ -170,6 +181,7 @@ type genCatalog struct {
 	families, containers, revisions        int
 	enabled                                int // regions with task definitions
 	failShare, hostShare, inactive, vanish float64
+	serviceShare, standaloneShare          float64
 	names                                  []string
 }
 

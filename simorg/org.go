@@ -243,6 +243,7 @@ type Org struct {
 	acctIdx               map[string]int
 	notOptedIn, denied    []map[string]bool // per account index
 	cat                   catalog
+	use                   usageCatalog // nil: no clusters anywhere
 }
 
 // ID returns the organization ID (o-…).

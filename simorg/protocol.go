@@ -39,6 +39,11 @@ const (
 	opListTaskDefinitions
 	opListTaskDefinitionFamilies
 	opDescribeTaskDefinition
+	opListClusters
+	opListServices
+	opDescribeServices
+	opListTasks
+	opDescribeTasks
 	opBatchImportFindings
 	opGetFindings
 	opBatchUpdateFindings
@@ -50,10 +55,12 @@ var (
 		"ListOrganizationalUnitsForParent", "ListChildren", "ListParents", "DescribeOrganization",
 		"DescribeAccount", "AssumeRole", "GetCallerIdentity", "DescribeRegions",
 		"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition",
+		"ListClusters", "ListServices", "DescribeServices", "ListTasks", "DescribeTasks",
 		"BatchImportFindings", "GetFindings", "BatchUpdateFindings"}
 	opService = [numOps]string{"", "organizations", "organizations", "organizations",
 		"organizations", "organizations", "organizations", "organizations",
 		"organizations", "sts", "sts", "ec2", "ecs", "ecs", "ecs",
+		"ecs", "ecs", "ecs", "ecs", "ecs",
 		"securityhub", "securityhub", "securityhub"}
 	opByName = func() map[string]op {
 		m := map[string]op{}

@@ -47,8 +47,10 @@ type Options struct {
 	// (CABundle), as AWS is reachable only over TLS.
 	TLS bool
 
-	// ECSLimit is the token bucket of each (account, region), shared by the
-	// ECS operations; requests finding it empty get ThrottlingException.
+	// ECSLimit is the token bucket of each (account, region) shared by the
+	// ECS task-definition reads, and equally the bucket each of ListClusters,
+	// ListServices, DescribeServices, ListTasks and DescribeTasks has of its
+	// own; requests finding theirs empty get ThrottlingException.
 	// [RealECSLimit] is AWS's. The zero Limit disables throttling.
 	ECSLimit Limit
 	// OrganizationsLimit is one bucket for all Organizations calls;
@@ -57,7 +59,7 @@ type Options struct {
 	// LimitScale multiplies the burst and rate of both limits; zero means 1.
 	LimitScale float64
 	// ThrottleFirst throttles the first ThrottleFirst requests that reach
-	// each (account, region) ECS bucket, and the first that reach
+	// each ECS bucket of each (account, region), and the first that reach
 	// Organizations, as if the bucket were empty: a throttling storm that
 	// happens however slowly the client runs, so a test that needs one
 	// cannot pass without it.
@@ -80,6 +82,11 @@ type Options struct {
 	// per (account, region) (see hubLimit); requests finding them empty
 	// get TooManyRequestsException.
 	SecurityHubLimits bool
+
+	// DenyOperations are operations (for example "ListClusters") the audit
+	// role's policy does not allow, in every account: a role deployed
+	// before ecsaudit needed them. They answer AccessDeniedException.
+	DenyOperations []string
 
 	// DenyAssume adds accounts whose audit role cannot be assumed.
 	DenyAssume []string
@@ -139,6 +146,11 @@ func (o Options) validate() error {
 			errs = append(errs, fmt.Errorf("FaultOperations: unknown operation %q", op))
 		}
 	}
+	for _, op := range o.DenyOperations {
+		if _, ok := opByName[op]; !ok {
+			errs = append(errs, fmt.Errorf("DenyOperations: unknown operation %q", op))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -155,6 +167,7 @@ type Server struct {
 	seq        atomic.Uint64
 	emptyPages atomic.Int64
 	faultOps   [numOps]bool
+	deniedOps  [numOps]bool
 	denyAssume map[string]bool
 	denyRegion map[string]map[string]bool
 	limits     *limits
@@ -189,6 +202,9 @@ func Start(org *Org, opts Options) (*Server, error) {
 		for i := range s.faultOps {
 			s.faultOps[i] = true
 		}
+	}
+	for _, op := range opts.DenyOperations {
+		s.deniedOps[opByName[op]] = true
 	}
 	for _, id := range opts.DenyAssume {
 		s.denyAssume[id] = true

@@ -31,8 +31,9 @@ type Stats struct {
 	// should have known were expired. A request signed in time that
 	// arrives late is rejected as expired too, but not counted here.
 	SignedExpired int64
-	// MaxECSPerSecond is, for each (account, region), the most ECS requests
-	// that arrived within one second (sliding window, 10 ms resolution).
+	// MaxECSPerSecond is, for each (account, region), the most ECS
+	// task-definition requests (the one bucket they share) that arrived
+	// within one second (sliding window, 10 ms resolution).
 	MaxECSPerSecond map[Target]int64
 	// Assumes lists AssumeRole calls in arrival order, denied ones included.
 	Assumes []AssumeRecord
@@ -99,10 +100,11 @@ func (r *recorder) target(account, region string) *targetStats {
 	return v.(*targetStats)
 }
 
-// record counts one call; ECS calls also feed the one-second window.
+// record counts one call; ECS task-definition calls also feed the
+// one-second window.
 func (t *targetStats) record(o op, now time.Time) {
 	t.calls[o].Add(1)
-	if opService[o] != "ecs" {
+	if opService[o] != "ecs" || ecsBucket(o) != opListTaskDefinitions {
 		return
 	}
 	slot := now.UnixNano() / int64(slotWidth)

@@ -43,7 +43,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		return result{}, err
 	}
 	res := result{sc: sc, plan: planFor(org)}
-	coldWork := fullWork(res.plan.revisions)
+	coldWork := fullWork(res.plan.revisions, res.plan.usage)
 	res.bound = lowerBound(coldWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
 	var next *simorg.Org
 	var warmWork []work
@@ -55,8 +55,11 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		warmWork = newWork(res.plan, res.warmPlan)
 		res.warmB = lowerBound(warmWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
 	}
-	fmt.Fprintf(w, "organization: %d accounts, %d targets, %d ACTIVE revisions (largest target %d), %d findings expected; planned in %v\n",
-		res.plan.accounts, len(res.plan.revisions), res.plan.describeCalls(), res.plan.maxRevisions(), res.plan.findings,
+	u := res.plan.usageCalls()
+	fmt.Fprintf(w, "organization: %d accounts, %d targets, %d ACTIVE revisions (largest target %d), %d findings expected, %d running tasks; "+
+		"%d usage calls planned (%s %d, %s %d, %s %d, %s %d, %s %d); planned in %v\n",
+		res.plan.accounts, len(res.plan.revisions), res.plan.describeCalls(), res.plan.maxRevisions(), res.plan.findings, res.plan.tasks,
+		u.sum(), usageOps[0], u[0], usageOps[1], u[1], usageOps[2], u[2], usageOps[3], u[3], usageOps[4], u[4],
 		time.Since(started).Round(time.Millisecond))
 	printBound(w, "lower bound", res.bound)
 	if next != nil {
@@ -152,7 +155,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 // every revision is still listed, but only those beyond the previous
 // night's count are described.
 func newWork(prev, next plan) []work {
-	w := fullWork(next.revisions)
+	w := fullWork(next.revisions, next.usage)
 	for i := range w {
 		if i < len(prev.revisions) {
 			w[i].describes = max(0, w[i].describes-int64(prev.revisions[i]))

@@ -30,6 +30,9 @@ func TestSmallScenarioCounts(t *testing.T) {
 	if st, err := os.Stat(profile); err != nil || st.Size() == 0 {
 		t.Errorf("--cpu-profile wrote no profile: %v", err)
 	}
+	if r.Row.RunningTasks != p.tasks || r.Row.UsageNotRead != 0 {
+		t.Errorf("runs row: %d running tasks (%d targets' usage unread), the organization implies %d", r.Row.RunningTasks, r.Row.UsageNotRead, p.tasks)
+	}
 	if r.Row.Findings != p.findings {
 		t.Errorf("runs row: %d findings, the organization implies %d", r.Row.Findings, p.findings)
 	}
@@ -41,6 +44,11 @@ func TestSmallScenarioCounts(t *testing.T) {
 		"DescribeTaskDefinition": p.describeCalls(),
 		"AssumeRole":             int64(p.assumable),
 		"DescribeRegions":        int64(p.assumable),
+		"ListClusters":           p.usageCalls()[0],
+		"ListServices":           p.usageCalls()[1],
+		"DescribeServices":       p.usageCalls()[2],
+		"ListTasks":              p.usageCalls()[3],
+		"DescribeTasks":          p.usageCalls()[4],
 	} {
 		if got := r.Stats.Calls[op]; got != want {
 			t.Errorf("%s calls: %d, the organization implies %d", op, got, want)
@@ -122,9 +130,9 @@ func reduced(t *testing.T) (string, *simorg.Org, plan, simorg.Options) {
 		t.Fatal(err)
 	}
 	org := simorg.Generate(simorg.Spec{Seed: 7, Accounts: 6, Regions: 2, RevisionsPerRegion: 30,
-		NonCompliantShare: 0.1, InactiveShare: 0.1, VanishShare: 0.05})
+		NonCompliantShare: 0.1, InactiveShare: 0.1, VanishShare: 0.05, ServiceShare: serviceShare, StandaloneShare: standaloneShare})
 	p := planFor(org)
-	if p.findings == 0 || len(p.revisions) != 12 {
+	if p.findings == 0 || len(p.revisions) != 12 || p.tasks == 0 {
 		t.Fatalf("plan: %d findings over %d targets", p.findings, len(p.revisions))
 	}
 	opts := simorg.Options{Latency: time.Millisecond, LatencyJitter: 2 * time.Millisecond, ECSLimit: simorg.RealECSLimit()}
@@ -177,6 +185,12 @@ func TestLowerBound(t *testing.T) {
 		// Within the burst: latency decides, 1 page then ceil(40/4) rounds.
 		{"within burst", work{pages: 1, describes: 40}, 10, 50, 11 * lat},
 		{"empty region", work{pages: 1}, 10, 10, lat},
+		// What runs is read one call at a time beside the describes:
+		// 1 + 2 + 2 + 2 + 2 round trips outlast 1 page and 1 describe.
+		{"usage latency", work{pages: 1, describes: 1, usage: usageCalls{1, 2, 2, 2, 2}}, 10, 10, 9 * lat},
+		// One usage bucket's calls beyond the burst, at the rate:
+		// (30 − 10) / 10 per second.
+		{"usage bucket", work{pages: 1, usage: usageCalls{1, 1, 30, 1, 0}}, 10, 10, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		if got := targetBound(tt.w, tt.rate, tt.b, lat); got != tt.want {
@@ -185,18 +199,18 @@ func TestLowerBound(t *testing.T) {
 	}
 
 	// 64 small targets, 32 at a time: two rounds of budget.
-	targets := fullWork(slices.Repeat([]int{40}, 64))
+	targets := fullWork(slices.Repeat([]int{40}, 64), nil)
 	got := lowerBound(targets, 32, 10, 10, lat)
 	if got.Budget != 6200*time.Millisecond || got.Total != 6200*time.Millisecond+3*lat {
 		t.Errorf("lowerBound of 64 targets: %+v", got)
 	}
 	// 65 targets: the 65th needs a third round, which the average misses.
-	got = lowerBound(fullWork(slices.Repeat([]int{40}, 65)), 32, 10, 10, lat)
+	got = lowerBound(fullWork(slices.Repeat([]int{40}, 65), nil), 32, 10, 10, lat)
 	if got.Binding != "whole rounds of targets" || got.Rounds != 9300*time.Millisecond {
 		t.Errorf("lowerBound of 65 targets: %+v", got)
 	}
 	// One hot target among quiet ones: the slowest target decides.
-	got = lowerBound(fullWork(append(slices.Repeat([]int{10}, 199), 20000)), 32, 100, 10, lat)
+	got = lowerBound(fullWork(append(slices.Repeat([]int{10}, 199), 20000), nil), 32, 100, 10, lat)
 	if got.Binding != "slowest target" || got.Total != 201900*time.Millisecond+3*lat {
 		t.Errorf("lowerBound with a hot target: %+v", got)
 	}

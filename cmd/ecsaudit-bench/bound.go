@@ -25,7 +25,7 @@ type bound struct {
 	// times the (C·j+1)-th slowest target's bound, for every j.
 	Rounds time.Duration
 	// Latency is every ECS call's latency divided by the calls that can be
-	// in flight at once (concurrency × 4).
+	// in flight at once (concurrency × 5: 4 describes and 1 usage read).
 	Latency time.Duration
 	// Discovery is the serial prefix before the first target can start:
 	// one ListAccounts page, one AssumeRole, one DescribeRegions.
@@ -36,17 +36,23 @@ type bound struct {
 	Binding string
 }
 
-// work is one target's ECS calls: list pages and describes.
+// work is one target's ECS calls: task-definition list pages and
+// describes, and the calls that read what runs, each in a bucket of its own.
 type work struct {
 	pages, describes int64
+	usage            usageCalls
 }
 
 // fullWork is the work of targets scanned in full: every revision listed
-// in pages of 100 and described.
-func fullWork(revisions []int) []work {
+// in pages of 100 and described, and what runs read (usage[i] is target
+// i's; nil: nothing).
+func fullWork(revisions []int, usage []usageCalls) []work {
 	w := make([]work, len(revisions))
 	for i, n := range revisions {
 		w[i] = work{pages: listPages(n), describes: int64(n)}
+		if i < len(usage) {
+			w[i].usage = usage[i]
+		}
 	}
 	return w
 }
@@ -57,20 +63,34 @@ func total(ws []work) work {
 	for _, w := range ws {
 		t.pages += w.pages
 		t.describes += w.describes
+		for k := range t.usage {
+			t.usage[k] += w.usage[k]
+		}
 	}
 	return t
 }
 
+// calls is every ECS call of the work.
+func (w work) calls() int64 { return w.pages + w.describes + w.usage.sum() }
+
 // targetBound is the least time one (account, region) takes under a budget
 // of rate requests/s with burst: its list pages and describes, less the
 // burst, at the rate; and never less than its calls' latency: the pages
-// one after another, then the describes describesInFlight at a time.
+// one after another, then the describes describesInFlight at a time. What
+// runs is read beside them, one call at a time, each operation under a
+// budget of its own: no less than its calls' latency, nor than any one
+// operation's calls, less the burst, at the rate.
 func targetBound(w work, rate float64, burst int, latency time.Duration) time.Duration {
-	calls := float64(w.pages + w.describes)
-	byRate := time.Duration(math.Max(0, calls-float64(burst)) / rate * float64(time.Second))
+	byRate := func(calls int64) time.Duration {
+		return time.Duration(math.Max(0, float64(calls)-float64(burst)) / rate * float64(time.Second))
+	}
 	rounds := w.pages + int64(math.Ceil(float64(w.describes)/describesInFlight))
-	byLatency := time.Duration(rounds) * latency
-	return max(byRate, byLatency)
+	t := max(byRate(w.pages+w.describes), time.Duration(rounds)*latency)
+	t = max(t, time.Duration(w.usage.sum())*latency)
+	for _, n := range w.usage {
+		t = max(t, byRate(n))
+	}
+	return t
 }
 
 // lowerBound combines the targets' bounds: the slowest target, the total
@@ -86,7 +106,7 @@ func lowerBound(targets []work, concurrency int, rate float64, burst int, latenc
 		times[i] = targetBound(w, rate, burst, latency)
 		b.Slowest = max(b.Slowest, times[i])
 		sum += times[i]
-		calls += w.pages + w.describes
+		calls += w.calls()
 	}
 	c := max(1, min(concurrency, len(targets)))
 	b.Budget = sum / time.Duration(c)
@@ -94,7 +114,7 @@ func lowerBound(targets []work, concurrency int, rate float64, burst int, latenc
 	for j := 0; c*j < len(times); j++ {
 		b.Rounds = max(b.Rounds, time.Duration(j+1)*times[c*j])
 	}
-	b.Latency = time.Duration(calls) * latency / time.Duration(c*describesInFlight)
+	b.Latency = time.Duration(calls) * latency / time.Duration(c*(describesInFlight+1))
 	b.Discovery = 3 * latency
 	b.Binding, b.Total = "slowest target", b.Slowest
 	if b.Budget > b.Total {

@@ -75,7 +75,7 @@ func printBaseline(w io.Writer, b baselineRun, ecsaudit time.Duration) {
 // with medians over the runs and ratios taken run by run.
 func summary(w io.Writer, results []result) {
 	fmt.Fprintf(w, "\n## Summary (medians over runs; ratios per run, then the median)\n\n")
-	fmt.Fprintln(w, "| scenario | runs | wall | lower bound | wall ÷ bound | ECS calls (list + describe) | throttled | violations | peak ECS/s per bucket | child peak RSS | child CPU | findings (expected) | baseline | speedup |")
+	fmt.Fprintln(w, "| scenario | runs | wall | lower bound | wall ÷ bound | ECS calls (list + describe + usage) | throttled | violations | peak ECS/s per bucket | child peak RSS | child CPU | findings (expected) | baseline | speedup |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, res := range results {
 		name := res.sc.name
@@ -144,7 +144,11 @@ func row(w io.Writer, name string, runs []scanRun, base []baselineRun) {
 		walls = append(walls, r.Wall)
 		cpus = append(cpus, r.CPU)
 		ratios = append(ratios, ratio(r.Wall, r.Bound.Total))
-		ecsCalls = append(ecsCalls, r.Stats.Calls["ListTaskDefinitions"]+r.Stats.Calls["DescribeTaskDefinition"])
+		n := r.Stats.Calls["ListTaskDefinitions"] + r.Stats.Calls["DescribeTaskDefinition"]
+		for _, op := range usageOps {
+			n += r.Stats.Calls[op]
+		}
+		ecsCalls = append(ecsCalls, n)
 		throttled = append(throttled, r.Row.ThrottledCalls)
 		viol = append(viol, violations(r.Stats))
 		peak = append(peak, peakECSRate(r.Stats))
@@ -167,9 +171,9 @@ func row(w io.Writer, name string, runs []scanRun, base []baselineRun) {
 		}
 		speedCol = fmt.Sprintf("%.1f×", median(speedups))
 	}
-	fmt.Fprintf(w, "| %s | %d | %v | %v | %.2f | %d (%d + %d planned) | %d | %d (max %d) | %d | %s (max %s) | %v | %d (%d) | %s | %s |\n",
+	fmt.Fprintf(w, "| %s | %d | %v | %v | %.2f | %d (%d + %d + %d planned) | %d | %d (max %d) | %d | %s (max %s) | %v | %d (%d) | %s | %s |\n",
 		name, len(runs), round(median(walls)), round(runs[0].Bound.Total), median(ratios),
-		median(ecsCalls), runs[0].Planned.pages, runs[0].Planned.describes,
+		median(ecsCalls), runs[0].Planned.pages, runs[0].Planned.describes, runs[0].Planned.usage.sum(),
 		median(throttled), median(viol), slices.Max(viol), median(peak),
 		mib(median(rss)), mib(slices.Max(rss)), round(median(cpus)),
 		median(findings), exp.findings, baseCol, speedCol)

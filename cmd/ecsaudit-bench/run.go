@@ -237,6 +237,9 @@ func addCounts(a, b output.Run) output.Run {
 	a.Errors += b.Errors
 	a.APICalls += b.APICalls
 	a.ThrottledCalls += b.ThrottledCalls
+	a.UsageNotRead += b.UsageNotRead
+	a.Services += b.Services
+	a.RunningTasks += b.RunningTasks
 	return a
 }
 
@@ -287,10 +290,10 @@ func tail(s string, n int) string {
 }
 
 // ecsOps are the ECS operations, whose calls spend the (account, region)
-// bucket.
-var ecsOps = []string{"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition"}
+// buckets: the task-definition reads' shared one, and one per usage read.
+var ecsOps = append([]string{"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition"}, usageOps[:]...)
 
-// violations counts requests that found an ECS bucket empty: the budget was
+// violations counts requests that found an ECS bucket empty: a budget was
 // overspent.
 func violations(st simorg.Stats) int64 {
 	var n int64

@@ -48,8 +48,18 @@ const meanLatency = latencyMin + latencyJitter/2
 // seed makes every generated organization the same from run to run.
 const seed = 1
 
+// What runs, in every generated organization: a service for 30% of the
+// families of each (account, region), on the family's latest revision (a
+// fifth of them with the previous one still draining), 1 to 3 tasks each,
+// and standalone tasks for 5% of the families.
+const (
+	serviceShare    = 0.3
+	standaloneShare = 0.05
+)
+
 // smallSpec is the small organization: 50 accounts × 4 regions × 40 revisions.
-var smallSpec = simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 40, NonCompliantShare: 0.1}
+var smallSpec = simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 40, NonCompliantShare: 0.1,
+	ServiceShare: serviceShare, StandaloneShare: standaloneShare}
 
 // scenarios returns every scenario by name. The budgets are ecsaudit's
 // defaults (10 requests/s, burst 10, 32 targets at once); where an org is
@@ -70,7 +80,8 @@ func scenarios() map[string]scenario {
 			about: "1,000 accounts × 17 regions × 50 revisions = 850,000 revisions; " +
 				"ECS bucket and client rate ×10 (bucket 500/200 per s, --ecs-rate 100)",
 			org: func() (*simorg.Org, error) {
-				return simorg.Generate(simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1}), nil
+				return simorg.Generate(simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1,
+					ServiceShare: serviceShare, StandaloneShare: standaloneShare}), nil
 			},
 			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
 			baselineAccounts: 2,
@@ -132,8 +143,10 @@ const hotRevisions = 20_000
 // is a fixture built from two generated organizations, since a generated
 // one gives every target the same size.
 func hotOrg() (*simorg.Org, error) {
-	quiet := simorg.Generate(simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 10, NonCompliantShare: 0.1})
-	busy := simorg.Generate(simorg.Spec{Seed: seed + 1, Accounts: 1, Regions: 1, RevisionsPerRegion: hotRevisions, FamiliesPerRegion: 40, NonCompliantShare: 0.1})
+	quiet := simorg.Generate(simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 10, NonCompliantShare: 0.1,
+		ServiceShare: serviceShare, StandaloneShare: standaloneShare})
+	busy := simorg.Generate(simorg.Spec{Seed: seed + 1, Accounts: 1, Regions: 1, RevisionsPerRegion: hotRevisions, FamiliesPerRegion: 40, NonCompliantShare: 0.1,
+		ServiceShare: serviceShare, StandaloneShare: standaloneShare})
 	busyAccount := busy.Accounts()[0].ID
 
 	accts := quiet.Accounts()
@@ -146,14 +159,17 @@ func hotOrg() (*simorg.Org, error) {
 		OrganizationalUnits: nest(quiet.OrganizationalUnits(), quiet.RootID()),
 	}
 	for _, a := range accts {
-		af := simorg.AccountFixture{Account: a, TaskDefinitions: map[string][]simorg.TaskDefinition{}}
+		af := simorg.AccountFixture{Account: a, TaskDefinitions: map[string][]simorg.TaskDefinition{}, Clusters: map[string][]simorg.Cluster{}}
 		for i, region := range quiet.EnabledRegions(a.ID) {
 			if a.ID == hot && i == 0 {
-				af.TaskDefinitions[region] = busy.TaskDefinitions(busyAccount, busy.EnabledRegions(busyAccount)[0])
+				busyRegion := busy.EnabledRegions(busyAccount)[0]
+				af.TaskDefinitions[region] = busy.TaskDefinitions(busyAccount, busyRegion)
+				af.Clusters[region] = busy.Clusters(busyAccount, busyRegion)
 				continue
 			}
 			if tds := quiet.TaskDefinitions(a.ID, region); len(tds) > 0 {
 				af.TaskDefinitions[region] = tds
+				af.Clusters[region] = quiet.Clusters(a.ID, region)
 			}
 		}
 		f.Accounts = append(f.Accounts, af)
@@ -182,13 +198,55 @@ func nest(flat []simorg.OU, parent string) []simorg.OU {
 // plan is what an organization implies for a scan of every ACTIVE revision
 // of every enabled region of every account whose role can be assumed.
 type plan struct {
-	accounts  int   // listed, every state
-	assumable int   // ACTIVE and not denying the role
-	revisions []int // ACTIVE revisions per scannable target
+	accounts  int          // listed, every state
+	assumable int          // ACTIVE and not denying the role
+	revisions []int        // ACTIVE revisions per scannable target
+	usage     []usageCalls // per scannable target, as revisions
 	// findings: one row per container and rule, one per undescribable
 	// revision and rule; the host-access rule (on by default) reads
 	// host-network revisions only.
 	findings int64
+	tasks    int64 // running tasks, every target
+}
+
+// The usage operations, each an ECS bucket of its own, in usageCalls' order.
+var usageOps = [...]string{"ListClusters", "ListServices", "DescribeServices", "ListTasks", "DescribeTasks"}
+
+// usageCalls are one target's calls to read what runs, by usageOps.
+type usageCalls [len(usageOps)]int64
+
+// usageFor is what reading the target's clusters takes: the clusters in
+// pages of 100 (one page even when empty); per cluster, its services in
+// pages of 100 (at least one) described 10 at a time, and its running tasks
+// in pages of 100 (at least one) described 100 at a time.
+func usageFor(clusters []simorg.Cluster) (c usageCalls, tasks int64) {
+	c[0] = listPages(len(clusters))
+	for _, cl := range clusters {
+		n := 0
+		for _, s := range cl.Services {
+			for _, d := range s.Deployments {
+				n += int(d.RunningCount)
+			}
+		}
+		for _, t := range cl.Tasks {
+			n += max(t.Count, 1)
+		}
+		c[1] += listPages(len(cl.Services))
+		c[2] += int64((len(cl.Services) + 9) / 10)
+		c[3] += listPages(n)
+		c[4] += int64((n + 99) / 100)
+		tasks += int64(n)
+	}
+	return c, tasks
+}
+
+// sum is the target's usage calls over every bucket.
+func (c usageCalls) sum() int64 {
+	var n int64
+	for _, x := range c {
+		n += x
+	}
+	return n
 }
 
 // planFor walks the organization the way a correct scan must.
@@ -220,6 +278,9 @@ func planFor(org *simorg.Org) plan {
 				}
 			}
 			p.revisions = append(p.revisions, n)
+			u, tasks := usageFor(org.Clusters(a.ID, region))
+			p.usage = append(p.usage, u)
+			p.tasks += tasks
 		}
 	}
 	return p
@@ -245,6 +306,18 @@ func (p plan) describeCalls() int64 {
 		n += int64(r)
 	}
 	return n
+}
+
+// usageCalls are the calls to read what runs, by operation, without
+// retries.
+func (p plan) usageCalls() usageCalls {
+	var t usageCalls
+	for _, u := range p.usage {
+		for k := range t {
+			t[k] += u[k]
+		}
+	}
+	return t
 }
 
 // maxRevisions is the largest target's revision count.

@@ -454,8 +454,8 @@ func onlyRun(t *testing.T, res scanResult) scanResult {
 	id := runIDOf(t, res)
 	dir := filepath.Join(t.TempDir(), "findings")
 	files, _ := filepath.Glob(filepath.Join(res.out, "*", "dt=*", id+".parquet"))
-	if len(files) != 3 {
-		t.Fatalf("run %s has %d files, want 3", id, len(files))
+	if len(files) != 4 { // findings, coverage, usage, runs
+		t.Fatalf("run %s has %d files, want 4", id, len(files))
 	}
 	for _, f := range files {
 		rel, _ := filepath.Rel(res.out, f)

@@ -21,8 +21,10 @@ import (
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
-// ecsOps are the ECS operations the scanner calls.
-var ecsOps = []string{"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition"}
+// ecsOps are the ECS operations the scanner calls: the task-definition
+// reads and the reads of what runs.
+var ecsOps = []string{"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition",
+	"ListClusters", "ListServices", "DescribeServices", "ListTasks", "DescribeTasks"}
 
 // TestFaultECSThrottlingStorm: a bucket of one token refilled twice a
 // second per (account, region), against a client budget far above it. The

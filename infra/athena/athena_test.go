@@ -121,6 +121,7 @@ func TestTablesMatchRows(t *testing.T) {
 		output.FindingsDataset: output.Finding{},
 		output.CoverageDataset: output.Coverage{},
 		output.RunsDataset:     output.Run{},
+		output.UsageDataset:    output.Usage{},
 	}
 	if len(tables) != len(rows) {
 		t.Fatalf("%d tables, want %d", len(tables), len(rows))

@@ -81,18 +81,18 @@ func TestScanToS3ThenViews(t *testing.T) {
 			t.Errorf("%s %s: expected bucket owner %q (asked for it: %v)", r.Op, r.Path, owner, asked)
 		}
 	}
-	if uploads != 6 {
-		t.Errorf("%d objects uploaded, want 3 per run", uploads)
+	if uploads != 8 {
+		t.Errorf("%d objects uploaded, want 4 per run", uploads)
 	}
 
 	dir := t.TempDir()
 	keys := s3test.Download(t, srv.Client(), e2eBucket, "", dir)
-	if len(keys) != 6 {
-		t.Fatalf("bucket holds %q, want 3 objects per run", keys)
+	if len(keys) != 8 {
+		t.Fatalf("bucket holds %q, want 4 objects per run", keys)
 	}
 	for _, k := range keys {
 		ds, _, _ := strings.Cut(strings.TrimPrefix(k, e2ePrefix+"/"), "/dt=")
-		if !strings.HasPrefix(k, e2ePrefix+"/") || !slices.Contains([]string{"findings", "coverage", "runs"}, ds) {
+		if !strings.HasPrefix(k, e2ePrefix+"/") || !slices.Contains([]string{"findings", "coverage", "usage", "runs"}, ds) {
 			t.Errorf("unexpected key %s", k)
 		}
 	}
@@ -158,6 +158,25 @@ func TestScanToS3ThenViews(t *testing.T) {
 		SELECT rule_id, count(*), count(DISTINCT scan_run_id) FROM ecsaudit_posture_targets WHERE state <> 'NOT_SCANNED' GROUP BY 1 ORDER BY 1`),
 		[][]string{{"ECSAUDIT.HOSTNET.1", "11", "2"}, {"ECSAUDIT.HOSTNET.2", "11", "2"}})
 
+	// What runs: the usage view agrees with the runs row, and the posture
+	// marks the demo's failing revisions as running or as candidates for
+	// deregistration, as default.json has them (by hand: running are
+	// payments-api:3, payments-worker:2, ledger:4, web:3, metrics:1 and
+	// experiment:2; unused are ledger:1-3, web:1 in eu-west-1,
+	// experiment:1, metrics-agent:1 and jupyter:2).
+	checkRows(t, "usage views", query(t, db, `
+		SELECT
+		  (SELECT sum(running_tasks) FROM ecsaudit_run_usage WHERE run_id = r.run_id) = r.running_tasks,
+		  (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE state = 'FAIL' AND in_use AND rule_id = 'ECSAUDIT.HOSTNET.1'),
+		  (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE deregistration_candidate AND rule_id = 'ECSAUDIT.HOSTNET.1'),
+		  (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE deregistration_candidate AND (verdict <> 'FAIL' OR in_use)),
+		  (SELECT count(*) FROM ecsaudit_posture_usage WHERE state = 'FAIL' AND rule_id = 'ECSAUDIT.HOSTNET.1'),
+		  -- The host-access rule's failures (node-exporter:3, ci-runner:1,
+		  -- net-tools:1) run nowhere.
+		  (SELECT count(*) FROM ecsaudit_posture_task_definitions WHERE deregistration_candidate AND rule_id = 'ECSAUDIT.HOSTNET.2')
+		FROM runs r WHERE r.run_id = '`+complete+`'`),
+		[][]string{{"true", "6", "7", "0", "6", "3"}})
+
 	// The saved queries run on real output; "failing today" lists every
 	// failing task definition of the posture.
 	for name, q := range athena.Queries() {
@@ -213,8 +232,8 @@ func TestShardedRunVisibleOnlyWhenEveryShardCommitted(t *testing.T) {
 	}
 	dir := t.TempDir()
 	keys := s3test.Download(t, srv.Client(), e2eBucket, "", dir)
-	if len(keys) != 5*3 {
-		t.Fatalf("%d objects after the retry, want 15 (5 attempts × 3 datasets)", len(keys))
+	if len(keys) != 5*4 {
+		t.Fatalf("%d objects after the retry, want 20 (5 attempts × 4 datasets)", len(keys))
 	}
 	db := openDuckDB(t, filepath.Join(dir, filepath.FromSlash(e2ePrefix)))
 	checkRows(t, "after the retry", query(t, db, `

@@ -1,4 +1,4 @@
--- Athena tables over ecsaudit's three Parquet datasets.
+-- Athena tables over ecsaudit's Parquet datasets.
 --
 -- ${bucket} and ${prefix} are replaced when the statements are rendered for
 -- a deployment (athena.Tables); ${dt} is left for Athena's partition
@@ -34,7 +34,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS findings (
   result              string,
   reason              string,
   severity            string,
-  carried             boolean
+  carried             boolean,
+  in_use              boolean,
+  services            bigint,
+  running_tasks       bigint
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET
@@ -66,7 +69,13 @@ CREATE EXTERNAL TABLE IF NOT EXISTS coverage (
   api_calls        bigint,
   throttled_calls  bigint,
   started_at       timestamp,
-  duration_ms      bigint
+  duration_ms      bigint,
+  usage_status     string,
+  usage_error_code string,
+  usage_error_message string,
+  clusters         bigint,
+  services         bigint,
+  running_tasks    bigint
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET
@@ -116,7 +125,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS runs (
   not_applicable      bigint,
   errors              bigint,
   api_calls           bigint,
-  throttled_calls     bigint
+  throttled_calls     bigint,
+  usage_not_read      bigint,
+  services            bigint,
+  running_tasks       bigint
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET
@@ -129,4 +141,37 @@ TBLPROPERTIES (
   'projection.dt.interval'      = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template'   = 's3://${bucket}/${prefix}/runs/dt=${dt}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS usage (
+  run_id              string,
+  attempt_id          string,
+  read_at             timestamp,
+  account_id          string,
+  region              string,
+  cluster_arn         string,
+  service             string,
+  task_definition_arn string,
+  deployments         bigint,
+  primary_deployment  boolean,
+  desired_count       bigint,
+  running_count       bigint,
+  running_tasks       bigint,
+  launch_types        string,
+  container_instances bigint,
+  started_by          string,
+  first_started_at    timestamp,
+  last_started_at     timestamp
+)
+PARTITIONED BY (dt string)
+STORED AS PARQUET
+LOCATION 's3://${bucket}/${prefix}/usage/'
+TBLPROPERTIES (
+  'projection.enabled'          = 'true',
+  'projection.dt.type'          = 'date',
+  'projection.dt.format'        = 'yyyy-MM-dd',
+  'projection.dt.range'         = '2024-01-01,NOW',
+  'projection.dt.interval'      = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template'   = 's3://${bucket}/${prefix}/usage/dt=${dt}/'
 );

@@ -209,6 +209,9 @@ SELECT
   f.reason,
   f.severity,
   f.carried,
+  f.in_use,
+  f.services,
+  f.running_tasks,
   r.dt AS dt,
   r.rule_options AS rule_options,
   r.revisions AS revisions,
@@ -218,9 +221,12 @@ JOIN ecsaudit_attempts a ON f.attempt_id = a.attempt_id AND f.dt = a.dt
 JOIN ecsaudit_complete_runs r ON a.run_id = r.run_id;
 
 -- One row per task definition, rule and complete run, with its worst
--- verdict under the rule (FAIL > ERROR > PASS > NOT_APPLICABLE) and the
--- names of its failing containers, sorted and comma-separated ('' when none
--- fails). A task definition the rule gives no verdict for has no row.
+-- verdict under the rule (FAIL > ERROR > PASS > NOT_APPLICABLE), the names
+-- of its failing containers, sorted and comma-separated ('' when none
+-- fails), and what ran it when the run read usage: in_use (NULL when the
+-- target's usage could not be read), services with a PRIMARY or ACTIVE
+-- deployment of it, and running tasks. A task definition the rule gives no
+-- verdict for has no row.
 CREATE OR REPLACE VIEW ecsaudit_run_verdicts AS
 SELECT
   dt,
@@ -253,11 +259,14 @@ SELECT
     WHEN 1 THEN 'NOT_APPLICABLE'
   END AS verdict,
   count_if(result = 'FAIL') AS failing_container_count,
-  coalesce(array_join(array_sort(array_agg(container_name) FILTER (WHERE result = 'FAIL')), ','), '') AS failing_containers
+  coalesce(array_join(array_sort(array_agg(container_name) FILTER (WHERE result = 'FAIL')), ','), '') AS failing_containers,
+  in_use,
+  services,
+  running_tasks
 FROM ecsaudit_run_findings
 GROUP BY
   dt, run_id, rule_id, rule_options, revisions, posture, account_id, account_name, ou_path, ou_names, region,
-  task_definition_arn, family, revision, status, network_mode, registered_at;
+  task_definition_arn, family, revision, status, network_mode, registered_at, in_use, services, running_tasks;
 
 -- Every coverage row of every complete run: one per (account, region)
 -- target, scanned or not, with why not; region is '' for an account that
@@ -284,7 +293,12 @@ SELECT
   c.api_calls,
   c.throttled_calls,
   c.started_at,
-  c.duration_ms
+  c.duration_ms,
+  c.usage_status,
+  c.usage_error_code,
+  c.clusters,
+  c.services,
+  c.running_tasks
 FROM coverage c
 JOIN ecsaudit_attempts a ON c.attempt_id = a.attempt_id AND c.dt = a.dt
 JOIN ecsaudit_complete_runs r ON a.run_id = r.run_id;
@@ -460,7 +474,9 @@ WHERE h.dt = CAST(current_date AS varchar);
 
 -- The posture now, one row per rule and task definition of each target's
 -- scan that the rule judged: state is its verdict, or STALE when the
--- target's scan is stale.
+-- target's scan is stale. in_use, services and running_tasks are what ran
+-- it at that scan (in_use NULL when unknown); deregistration_candidate marks
+-- a failing revision nothing used.
 CREATE OR REPLACE VIEW ecsaudit_posture_task_definitions AS
 SELECT
   t.rule_id,
@@ -481,7 +497,11 @@ SELECT
   v.network_mode,
   v.registered_at,
   v.failing_container_count,
-  v.failing_containers
+  v.failing_containers,
+  v.in_use,
+  v.services,
+  v.running_tasks,
+  coalesce(v.verdict = 'FAIL' AND NOT v.in_use, false) AS deregistration_candidate
 FROM ecsaudit_posture_targets t
 JOIN ecsaudit_run_verdicts v ON v.run_id = t.scan_run_id AND v.rule_id = t.rule_id AND v.account_id = t.account_id AND v.region = t.region;
 
@@ -515,9 +535,81 @@ SELECT
   f.rule_id,
   f.rule_version,
   f.reason,
-  f.severity
+  f.severity,
+  f.in_use,
+  f.services,
+  f.running_tasks
 FROM ecsaudit_posture_targets t
 JOIN ecsaudit_run_findings f ON f.run_id = t.scan_run_id AND f.rule_id = t.rule_id AND f.account_id = t.account_id AND f.region = t.region;
+
+-- What ran each task definition revision at every complete run: one row
+-- per (revision, cluster, service or standalone tasks); service is '' for
+-- standalone tasks. Usage is read anew every run, incremental ones too.
+CREATE OR REPLACE VIEW ecsaudit_run_usage AS
+SELECT
+  r.dt AS dt,
+  u.run_id,
+  u.read_at,
+  u.account_id,
+  u.region,
+  u.cluster_arn,
+  u.service,
+  u.task_definition_arn,
+  u.deployments,
+  u.primary_deployment,
+  u.desired_count,
+  u.running_count,
+  u.running_tasks,
+  u.launch_types,
+  u.container_instances,
+  u.started_by,
+  u.first_started_at,
+  u.last_started_at,
+  r.posture AS posture
+FROM usage u
+JOIN ecsaudit_attempts a ON u.attempt_id = a.attempt_id AND u.dt = a.dt
+JOIN ecsaudit_complete_runs r ON a.run_id = r.run_id;
+
+-- The posture now, one row per rule and place a revision runs at each
+-- target's scan (cluster, and service or standalone tasks), with the
+-- revision's verdict under the rule: where failing revisions run. verdict
+-- is NULL for a revision the rule gave no verdict for (off host networking,
+-- for the host-access rule) or the scan did not evaluate (an INACTIVE one
+-- under --revisions active).
+CREATE OR REPLACE VIEW ecsaudit_posture_usage AS
+SELECT
+  t.rule_id,
+  t.account_id,
+  t.account_name,
+  t.ou_path,
+  t.ou_names,
+  t.region,
+  CASE WHEN t.state = 'STALE' THEN 'STALE' ELSE v.verdict END AS state,
+  v.verdict,
+  t.scan_dt,
+  t.age_days,
+  u.run_id,
+  u.task_definition_arn,
+  v.family,
+  v.revision,
+  v.status,
+  v.failing_containers,
+  u.cluster_arn,
+  u.service,
+  u.deployments,
+  u.primary_deployment,
+  u.desired_count,
+  u.running_count,
+  u.running_tasks,
+  u.launch_types,
+  u.container_instances,
+  u.started_by,
+  u.first_started_at,
+  u.last_started_at
+FROM ecsaudit_posture_targets t
+JOIN ecsaudit_run_usage u ON u.run_id = t.scan_run_id AND u.account_id = t.account_id AND u.region = t.region
+LEFT JOIN ecsaudit_run_verdicts v
+  ON v.run_id = u.run_id AND v.rule_id = t.rule_id AND v.account_id = u.account_id AND v.region = u.region AND v.task_definition_arn = u.task_definition_arn;
 
 -- The posture per day, rule, account and OU, as of each posture day: the same definition as now, so a day with several
 -- runs of different scopes counts each target once, from its newest posture
