@@ -1,6 +1,7 @@
 package simorg
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -97,6 +98,18 @@ type TaskDefinition struct {
 	// broken API data. The family must still be non-empty and free of ':'.
 	Unchecked  bool        `json:"unchecked,omitempty"`
 	Containers []Container `json:"containers"`
+	// Tags are served by DescribeTaskDefinition with include TAGS.
+	Tags []Tag `json:"tags,omitempty"`
+	// Extra is a JSON object of further task definition members
+	// (taskRoleArn, executionRoleArn, volumes, pidMode, …) served verbatim,
+	// over any the simulator would serve itself.
+	Extra json.RawMessage `json:"extra,omitempty"`
+}
+
+// Tag is a task definition's tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // DescribeError is an ECS error answer: its code (ClientException,
@@ -128,6 +141,10 @@ type Container struct {
 	PortMappings []PortMapping `json:"portMappings,omitempty"`
 	Environment  []KeyValue    `json:"environment,omitempty"`
 	Secrets      []Secret      `json:"secrets,omitempty"`
+	// Extra is a JSON object of further container definition members
+	// (healthCheck, logConfiguration, dockerLabels, linuxParameters, …)
+	// served verbatim, over any the simulator would serve itself.
+	Extra json.RawMessage `json:"extra,omitempty"`
 	// Expect is the verdict the audit rule should reach for this container,
 	// written by hand in every fixture (a generated container takes it from
 	// a hand-labelled table). The server ignores it.
@@ -164,6 +181,7 @@ type Target struct {
 type Org struct {
 	id, rootID, partition string
 	management, roleName  string
+	remediationRoleName   string
 	externalID            string
 	maxSessionSeconds     int32
 	regions               []Region
@@ -192,6 +210,10 @@ func (o *Org) ManagementAccountID() string { return o.management }
 
 // RoleName returns the name of the audit role in every member account.
 func (o *Org) RoleName() string { return o.roleName }
+
+// RemediationRoleName returns the name of the remediation role in every
+// member account: the only role that may call RegisterTaskDefinition.
+func (o *Org) RemediationRoleName() string { return o.remediationRoleName }
 
 // ExternalID returns the external ID AssumeRole must present, or "".
 func (o *Org) ExternalID() string { return o.externalID }
