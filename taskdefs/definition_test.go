@@ -50,9 +50,9 @@ func richRevision() describer {
 		PlacementConstraints: []ecstypes.TaskDefinitionPlacementConstraint{},
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{
 			Name: aws.String("agent"), Image: aws.String("cwagent:1"), Privileged: aws.Bool(true), User: aws.String("0"),
-			Essential:   aws.Bool(true),
-			Environment: []ecstypes.KeyValuePair{{Name: aws.String("DD_API_KEY"), Value: aws.String("planted-secret")}},
-			Secrets:     []ecstypes.Secret{{Name: aws.String("TOKEN"), ValueFrom: aws.String("arn:aws:ssm:eu-west-1:444444444444:parameter/t")}},
+			Essential:    aws.Bool(true),
+			Environment:  []ecstypes.KeyValuePair{{Name: aws.String("DD_API_KEY"), Value: aws.String("planted-secret")}},
+			Secrets:      []ecstypes.Secret{{Name: aws.String("TOKEN"), ValueFrom: aws.String("arn:aws:ssm:eu-west-1:444444444444:parameter/t")}},
 			DockerLabels: map[string]string{"Com.Example.Tier": "agent"},
 			HealthCheck:  &ecstypes.HealthCheck{Command: []string{"CMD", "true"}, Interval: aws.Int32(30)},
 			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs,
