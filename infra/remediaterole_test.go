@@ -70,26 +70,35 @@ func TestRemediationRoleStackSet(t *testing.T) {
 	if set.PermissionModel != "SERVICE_MANAGED" || set.TemplateURL == nil || *set.TemplateURL != "https://example-bucket.s3.amazonaws.com/remediate-role.yaml" {
 		t.Errorf("PermissionModel %q, TemplateURL %v", set.PermissionModel, set.TemplateURL)
 	}
-	role, err := parse(templateBytes(t, "remediate-role.yaml"))
+	passed := stackSetParameters(t, set, "remediate-role.yaml")
+	if passed["OperatorRoleName"] != "platform-admin" || passed["PassableRoleNames"] != "*" {
+		t.Errorf("StackSet passes %v", passed)
+	}
+}
+
+// stackSetParameters returns the parameters a StackSet passes to the
+// template it deploys, failing t for one the template does not declare
+// and for a required one it does not pass.
+func stackSetParameters(t *testing.T, set *cloudformation.StackSet, template string) map[string]string {
+	t.Helper()
+	role, err := parse(templateBytes(t, template))
 	if err != nil {
 		t.Fatal(err)
 	}
 	passed := map[string]string{}
 	for _, p := range set.Parameters {
 		if p.ParameterKey == "" {
-			continue
+			continue // removed by AWS::NoValue
 		}
 		if _, ok := role.Parameters[p.ParameterKey]; !ok {
-			t.Errorf("StackSet passes %s, which remediate-role.yaml does not declare", p.ParameterKey)
+			t.Errorf("StackSet passes %s, which %s does not declare", p.ParameterKey, template)
 		}
 		passed[p.ParameterKey] = p.ParameterValue
 	}
 	for name, p := range role.Parameters {
 		if _, ok := passed[name]; !ok && p.Default == nil {
-			t.Errorf("StackSet does not pass remediate-role.yaml's required parameter %s", name)
+			t.Errorf("StackSet does not pass %s's required parameter %s", template, name)
 		}
 	}
-	if passed["OperatorRoleName"] != "platform-admin" || passed["PassableRoleNames"] != "*" {
-		t.Errorf("StackSet passes %v", passed)
-	}
+	return passed
 }
