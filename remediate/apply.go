@@ -28,12 +28,12 @@ func Apply(ctx context.Context, api Writer, it *Item) error {
 	}
 	newer, err := taskdefs.Newer(ctx, api, it.Family, it.ARN)
 	if err != nil {
-		return fmt.Errorf("apply %s: %w", it.ARN, err)
+		return fmt.Errorf("apply: %w", err)
 	}
 	for _, arn := range newer {
 		full, err := taskdefs.DescribeFull(ctx, api, arn)
 		if err != nil {
-			return fmt.Errorf("apply %s: %w", it.ARN, err)
+			return fmt.Errorf("apply: %w", err)
 		}
 		if full.Definition.Equal(it.Desired) {
 			it.NewARN, it.Applied = arn, "already registered"
@@ -42,7 +42,7 @@ func Apply(ctx context.Context, api Writer, it *Item) error {
 	}
 	arn, err := taskdefs.Register(ctx, api, it.Desired)
 	if err != nil {
-		return fmt.Errorf("apply %s: %w", it.ARN, err)
+		return fmt.Errorf("apply: %w", err)
 	}
 	it.NewARN, it.Applied = arn, "registered"
 	return nil

@@ -251,9 +251,10 @@ func remediateCommand(ctx context.Context, args []string, getenv func(string) st
 		if err != nil {
 			fmt.Fprintf(stderr, "ecsaudit: %s: %v\n", failing[i].ARN, err)
 			code = exitPartial
-			continue
 		}
-		done = append(done, items[i])
+		if items[i].ARN != "" { // planned, even if --apply then failed
+			done = append(done, items[i])
+		}
 	}
 	if err := remediate.Write(f.Out, done, header); err != nil {
 		return exitFatal, err

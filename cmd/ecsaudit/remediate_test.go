@@ -305,3 +305,26 @@ func TestApplyNeedsTheFlag(t *testing.T) {
 		t.Errorf("ECSAUDIT_APPLY=true registered %d revisions", n)
 	}
 }
+
+// TestApplyWithoutTheRoleIsPartial: a remediation role that cannot be
+// assumed fails the apply, not the plan: exit 3, the error on stderr, the
+// plan and the register file written, nothing registered.
+func TestApplyWithoutTheRoleIsPartial(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, simorg.Default(), simorg.Options{})
+	out := filepath.Join(t.TempDir(), "remediation")
+	res := runCLI(t, srv, "remediate", "--out", out, "--user", "1000", "--apply", "--remediation-role-name", "not-deployed",
+		"--arn", "arn:aws:ecs:eu-west-1:444444444444:task-definition/metrics:1")
+	wantExit(t, res, exitPartial)
+	if !strings.Contains(res.stderr, "AccessDenied") {
+		t.Errorf("stderr does not say why: %s", res.stderr)
+	}
+	for _, p := range []string{"plan.md", "444444444444/eu-west-1/metrics-1.register.json"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if n := len(srv.Registered("444444444444", "eu-west-1")); n != 0 {
+		t.Errorf("%d revisions registered", n)
+	}
+}
