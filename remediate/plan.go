@@ -106,6 +106,7 @@ type Item struct {
 	Account, Region string
 	ARN, Family     string
 	Revision        int32
+	Status          string // ACTIVE, INACTIVE, …
 	Action          Action
 	Changes         []Change
 	// Original registers a copy of the revision; Desired the fix (nil
@@ -125,7 +126,7 @@ type Item struct {
 // revision, and the two are joined), users the operator's choice.
 func Plan(account, region string, full taskdefs.Full, failing []string, users Users, uses []Use, usageKnown bool, usageNote string) Item {
 	td := full.TaskDefinition
-	it := Item{Account: account, Region: region, ARN: td.ARN, Family: td.Family, Revision: td.Revision,
+	it := Item{Account: account, Region: region, ARN: td.ARN, Family: td.Family, Revision: td.Revision, Status: td.Status,
 		Original: full.Definition, Uses: uses, UsageKnown: usageKnown, UsageNote: usageNote}
 	desired := full.Definition.Clone()
 	containers, _ := desired["containerDefinitions"].([]any)

@@ -193,6 +193,10 @@ func planMarkdown(items []Item, header string) string {
 		fmt.Fprintf(&b, "\nRuns it: %s.\n", runs(it))
 	}
 	for _, it := range dereg {
+		if it.Status != "" && it.Status != "ACTIVE" {
+			fmt.Fprintf(&b, "\n## %s:%d in %s %s — deregister\n\nNothing runs it (%s), and it is %s already: no new revision, and nothing to deregister. `aws ecs delete-task-definitions` would delete it for good.\n", it.Family, it.Revision, it.Account, it.Region, it.UsageNote, it.Status)
+			continue
+		}
 		fmt.Fprintf(&b, "\n## %s:%d in %s %s — deregister\n\nNothing runs it (%s). Instead of a new revision:\n\n```sh\n%s\naws ecs deregister-task-definition --region %s --task-definition %s\n```\n\nBack out: a deregistered (INACTIVE) revision cannot be made ACTIVE again; register a copy from the scan's data if it is needed after all.\n", it.Family, it.Revision, it.Account, it.Region, it.UsageNote, in(it), it.Region, it.ARN)
 	}
 	return b.String()
