@@ -6,11 +6,28 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
 // Plan file names under the output directory.
 const PlanFile = "plan.md"
+
+var (
+	familyPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	accountPattern = regexp.MustCompile(`^\d{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
+)
+
+// CheckNames refuses an account, region or family that could not be a
+// path component as it is: the files' names come from the API's answers,
+// and a hostile one must not write outside the output directory.
+func CheckNames(account, region, family string) error {
+	if !accountPattern.MatchString(account) || !regionPattern.MatchString(region) || !familyPattern.MatchString(family) {
+		return fmt.Errorf("account %q, region %q or family %q is not one ECS allows: no files written for it", account, region, family)
+	}
+	return nil
+}
 
 // Base returns the path of an item's files without their suffix, relative
 // to the output directory: <account>/<region>/<family>-<revision>.
@@ -27,6 +44,9 @@ func Write(dir string, items []Item, header string) error {
 		return err
 	}
 	for _, it := range items {
+		if err := CheckNames(it.Account, it.Region, it.Family); err != nil {
+			return err
+		}
 		base := filepath.Join(dir, it.Base())
 		if it.Action != Register {
 			// A file left by an earlier plan must not be taken for this one's.

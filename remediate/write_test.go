@@ -48,3 +48,15 @@ func TestPlanMarkdownDeregister(t *testing.T) {
 		t.Errorf("the INACTIVE revision must not be deregistered again:\n%s", md)
 	}
 }
+
+func TestCheckNames(t *testing.T) {
+	t.Parallel()
+	if err := CheckNames("444444444444", "eu-west-1", "metrics_v2-a"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range [][3]string{{"444444444444", "eu-west-1", "../../etc"}, {"4444", "eu-west-1", "f"}, {"444444444444", "../x", "f"}, {"444444444444", "eu-west-1", ""}} {
+		if CheckNames(bad[0], bad[1], bad[2]) == nil {
+			t.Errorf("CheckNames%q accepted", bad)
+		}
+	}
+}

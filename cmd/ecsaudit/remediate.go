@@ -314,6 +314,9 @@ func (r *remediator) one(ctx context.Context, x remediate.Failing) (remediate.It
 	if err != nil {
 		return remediate.Item{}, err
 	}
+	if err := remediate.CheckNames(x.Account, x.Region, full.TaskDefinition.Family); err != nil {
+		return remediate.Item{}, err
+	}
 	if !x.UsageKnown && len(x.Containers) == 0 {
 		// Named with --arn: read what runs it live.
 		r.mu.Lock()
