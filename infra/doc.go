@@ -3,6 +3,8 @@
 //
 //	cloudformation/scan-role.yaml           read-only scan role, every account
 //	cloudformation/scan-role-stackset.yaml  service-managed StackSet of it
+//	cloudformation/remediate-role.yaml      opt-in: the role remediate --apply registers with
+//	cloudformation/remediate-role-stackset.yaml  service-managed StackSet of it
 //	cloudformation/org-delegation.yaml      Organizations delegation policy
 //	cloudformation/job.yaml                 the nightly job and its data
 //	cloudformation/batch.yaml               optional: the job sharded on AWS Batch

@@ -35,6 +35,18 @@ var fixtureParameters = map[string]map[string]any{
 		"ScanRoleTemplateURL":         "https://example-bucket.s3.amazonaws.com/scan-role.yaml",
 		"TargetOrganizationalUnitIds": "ou-ab12-11111111,ou-ab12-22222222",
 	},
+	"remediate-role.yaml": {
+		"OperatorAccountId": "111122223333",
+		"OperatorRoleName":  "platform-admin",
+		"OrganizationId":    "o-exampleorg1",
+	},
+	"remediate-role-stackset.yaml": {
+		"OperatorAccountId":           "111122223333",
+		"OperatorRoleName":            "platform-admin",
+		"OrganizationId":              "o-exampleorg1",
+		"RemediationRoleTemplateURL":  "https://example-bucket.s3.amazonaws.com/remediate-role.yaml",
+		"TargetOrganizationalUnitIds": "ou-ab12-11111111",
+	},
 	"org-delegation.yaml": {
 		"JobAccountId": "111122223333",
 	},

@@ -205,25 +205,7 @@ func TestScanRoleStackSet(t *testing.T) {
 
 	// Every parameter the StackSet passes exists in scan-role.yaml, and every
 	// scan-role.yaml parameter without a default is passed.
-	role, err := parse(templateBytes(t, "scan-role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	passed := map[string]string{}
-	for _, p := range set.Parameters {
-		if p.ParameterKey == "" {
-			continue // removed by AWS::NoValue
-		}
-		if _, ok := role.Parameters[p.ParameterKey]; !ok {
-			t.Errorf("StackSet passes %s, which scan-role.yaml does not declare", p.ParameterKey)
-		}
-		passed[p.ParameterKey] = p.ParameterValue
-	}
-	for name, p := range role.Parameters {
-		if _, ok := passed[name]; !ok && p.Default == nil {
-			t.Errorf("StackSet does not pass scan-role.yaml's required parameter %s", name)
-		}
-	}
+	passed := stackSetParameters(t, set, "scan-role.yaml")
 	if passed["JobAccountId"] != params["JobAccountId"] || passed["OrganizationId"] != params["OrganizationId"] {
 		t.Errorf("StackSet passes %v, want the fixture's JobAccountId and OrganizationId", passed)
 	}

@@ -21,7 +21,7 @@ import (
 // intrinsics by default and as rendered with the fixture parameters.
 func TestTemplatesParse(t *testing.T) {
 	t.Parallel()
-	want := []string{"batch.yaml", "job.yaml", "org-delegation.yaml", "quicksight.yaml", "scan-role-stackset.yaml", "scan-role.yaml"}
+	want := []string{"batch.yaml", "job.yaml", "org-delegation.yaml", "quicksight.yaml", "remediate-role-stackset.yaml", "remediate-role.yaml", "scan-role-stackset.yaml", "scan-role.yaml"}
 	if got := templateNames(t); !slices.Equal(got, want) {
 		t.Errorf("embedded templates = %q, want %q (update docs/deploy.md and the tests with the list)", got, want)
 	}

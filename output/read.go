@@ -214,3 +214,6 @@ func Read[T any](ctx context.Context, src Source, key string, fn func(T) error) 
 		}
 	}
 }
+
+// UsageKey returns the key of the run's usage file.
+func (p Previous) UsageKey() string { return sibling(p.RunsKey, UsageDataset) }

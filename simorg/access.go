@@ -30,6 +30,9 @@ func (s *Server) authorize(c *call) *apiError {
 			}
 			return &apiError{status: 400, code: "AccessDeniedException", message: msg}
 		}
+		if e := s.authorizeRole(c); e != nil {
+			return e
+		}
 		if s.deniedOps[c.op] {
 			return &apiError{status: 400, code: "AccessDeniedException", message: fmt.Sprintf(
 				"User: %s is not authorized to perform: %s:%s on resource: * because no identity-based policy allows the %s:%s action",
@@ -43,4 +46,24 @@ func (s *Server) authorize(c *call) *apiError {
 // account.
 func (s *Server) regionDenied(account, region string) bool {
 	return s.org.RegionDenied(account, region) || s.denyRegion[account][region] || s.denyRegion["*"][region]
+}
+
+// remediationOps are the ECS operations the remediation role's policy
+// allows; RegisterTaskDefinition is allowed to no one else.
+var remediationOps = map[op]bool{opRegisterTaskDefinition: true, opDescribeTaskDefinition: true, opListTaskDefinitions: true}
+
+// authorizeRole applies the two roles' policies: only the remediation role
+// registers task definitions, and it calls nothing else but the reads that
+// make registering idempotent.
+func (s *Server) authorizeRole(c *call) *apiError {
+	if c.service != "ecs" {
+		return nil
+	}
+	remediation := c.who.session.token != "" && c.who.session.roleName == s.org.remediationRoleName
+	if remediation == remediationOps[c.op] || (!remediation && c.op != opRegisterTaskDefinition) {
+		return nil
+	}
+	return &apiError{status: 400, code: "AccessDeniedException", message: fmt.Sprintf(
+		"User: %s is not authorized to perform: ecs:%s on resource: * because no identity-based policy allows the ecs:%s action",
+		c.who.arn(s.org.partition), c.op, c.op)}
 }

@@ -1,6 +1,9 @@
 package simorg
 
-import "sort"
+import (
+	"bytes"
+	"sort"
+)
 
 // catalog gives the task definitions of each (account, region) pair, by
 // account and region index.
@@ -108,6 +111,8 @@ func (s *listShard) get(i int) TaskDefinition { return s.tds[i].clone() }
 // clone returns a deep copy of td.
 func (td TaskDefinition) clone() TaskDefinition {
 	td.RequiresCompatibilities = append([]string(nil), td.RequiresCompatibilities...)
+	td.Tags = append([]Tag(nil), td.Tags...)
+	td.Extra = bytes.Clone(td.Extra)
 	td.Containers = append([]Container(nil), td.Containers...)
 	for k := range td.Containers {
 		c := &td.Containers[k]
@@ -123,6 +128,7 @@ func (td TaskDefinition) clone() TaskDefinition {
 		c.PortMappings = append([]PortMapping(nil), c.PortMappings...)
 		c.Environment = append([]KeyValue(nil), c.Environment...)
 		c.Secrets = append([]Secret(nil), c.Secrets...)
+		c.Extra = bytes.Clone(c.Extra)
 	}
 	return td
 }

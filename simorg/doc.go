@@ -12,7 +12,9 @@
 //     ListParents, DescribeOrganization, DescribeAccount) and ECS
 //     (ListTaskDefinitions, ListTaskDefinitionFamilies, DescribeTaskDefinition,
 //     and what runs: ListClusters, ListServices, DescribeServices, ListTasks,
-//     DescribeTasks);
+//     DescribeTasks; and RegisterTaskDefinition, allowed only to the
+//     remediation role, whose revisions each server keeps in an overlay of
+//     its own over the immutable Org);
 //   - awsQuery (form-encoded Action=) for STS (AssumeRole, GetCallerIdentity);
 //   - ec2Query for EC2 (DescribeRegions);
 //   - restJson1 for Security Hub (BatchImportFindings, GetFindings,

@@ -2,6 +2,7 @@ package simorg
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,11 @@ func (s *Server) ecs(c *call) {
 		return
 	}
 	ai, ri := s.org.acctIdx[c.who.account], s.org.regionIdx[c.who.region]
-	sh := s.org.cat.shard(ai, ri)
+	if c.op == opRegisterTaskDefinition {
+		s.registerTaskDefinition(c, ai, ri)
+		return
+	}
+	sh := s.shard(ai, ri)
 	switch c.op {
 	case opListTaskDefinitions:
 		s.listTaskDefinitions(c, in, sh)
@@ -262,13 +267,64 @@ func (s *Server) describeTaskDefinition(c *call, in ecsRequest, sh shard, ai, ri
 	out := map[string]any{"taskDefinition": wireTaskDefinition(td, s.org.partition)}
 	for _, inc := range in.Include {
 		if inc == "TAGS" {
-			out["tags"] = []struct{}{}
+			out["tags"] = wireTags(td.Tags)
 		}
 	}
 	writeJSON(c, out)
 }
 
-func wireTaskDefinition(td TaskDefinition, partition string) ecsTaskDefinition {
+func wireTags(tags []Tag) []Tag {
+	if tags == nil {
+		return []Tag{}
+	}
+	return tags
+}
+
+// wireTaskDefinition returns td as DescribeTaskDefinition serves it: the
+// simulator's members, with the fixture's extra members over them.
+func wireTaskDefinition(td TaskDefinition, partition string) json.RawMessage {
+	w := wireMembers(td, partition)
+	if len(td.Extra) == 0 && !slices.ContainsFunc(td.Containers, func(c Container) bool { return len(c.Extra) > 0 }) {
+		b, err := json.Marshal(w)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	containers := make([]json.RawMessage, len(w.ContainerDefinitions))
+	for i, wc := range w.ContainerDefinitions {
+		containers[i] = withExtra(wc, td.Containers[i].Extra, nil)
+	}
+	return withExtra(w, td.Extra, map[string]any{"containerDefinitions": containers})
+}
+
+// withExtra marshals v, then sets the members of set and of extra (a JSON
+// object, or empty) over its own.
+func withExtra(v any, extra json.RawMessage, set map[string]any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the wire types always marshal
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	for k, x := range set {
+		m[k], _ = json.Marshal(x)
+	}
+	if len(extra) > 0 {
+		var e map[string]json.RawMessage
+		if err := json.Unmarshal(extra, &e); err == nil {
+			for k, x := range e {
+				m[k] = x
+			}
+		}
+	}
+	b, _ = json.Marshal(m)
+	return b
+}
+
+func wireMembers(td TaskDefinition, partition string) ecsTaskDefinition {
 	w := ecsTaskDefinition{
 		TaskDefinitionArn: td.ARN, Family: td.Family, Revision: td.Revision, Status: td.Status,
 		NetworkMode: td.NetworkMode, RequiresCompatibilities: td.RequiresCompatibilities,

@@ -23,6 +23,9 @@ type Fixture struct {
 	ManagementAccountID string `json:"managementAccountId"`
 	// RoleName is the audit role in every account; empty means ecsaudit-read.
 	RoleName string `json:"roleName,omitempty"`
+	// RemediationRoleName is the role that may register task definitions;
+	// empty means ecsaudit-remediate.
+	RemediationRoleName string `json:"remediationRoleName,omitempty"`
 	// ExternalID, when set, must be presented by AssumeRole.
 	ExternalID string `json:"externalId,omitempty"`
 	// MaxSessionSeconds is the role's maximum session duration, 3600 to
@@ -45,6 +48,10 @@ type AccountFixture struct {
 
 // DefaultRoleName is the audit role's name when a fixture does not set one.
 const DefaultRoleName = "ecsaudit-read"
+
+// DefaultRemediationRoleName is the remediation role's name when a fixture
+// does not set one.
+const DefaultRemediationRoleName = "ecsaudit-remediate"
 
 // Load reads and validates the fixture file at path.
 func Load(path string) (*Org, error) {
@@ -90,7 +97,8 @@ func New(f Fixture) (*Org, error) {
 	o := &Org{
 		id: f.OrganizationID, rootID: f.RootID, partition: f.Partition,
 		management: f.ManagementAccountID, roleName: f.RoleName,
-		externalID: f.ExternalID, maxSessionSeconds: f.MaxSessionSeconds,
+		remediationRoleName: f.RemediationRoleName,
+		externalID:          f.ExternalID, maxSessionSeconds: f.MaxSessionSeconds,
 		regionIdx: map[string]int{}, ouIdx: map[string]int{}, acctIdx: map[string]int{},
 	}
 	if !orgIDPattern.MatchString(o.id) {
@@ -112,6 +120,11 @@ func New(f Fixture) (*Org, error) {
 		o.roleName = DefaultRoleName
 	} else if !roleNamePattern.MatchString(o.roleName) {
 		v.bad("roleName", "%q is not a valid IAM role name", o.roleName)
+	}
+	if o.remediationRoleName == "" {
+		o.remediationRoleName = DefaultRemediationRoleName
+	} else if !roleNamePattern.MatchString(o.remediationRoleName) || o.remediationRoleName == o.roleName {
+		v.bad("remediationRoleName", "%q is not a valid IAM role name other than roleName", o.remediationRoleName)
 	}
 	if o.externalID != "" && len(o.externalID) < 2 {
 		v.bad("externalId", "must be at least 2 characters")
@@ -314,6 +327,12 @@ func (v *validator) taskDefinition(p string, td *TaskDefinition, seen map[string
 	if td.RegisteredAt.IsZero() {
 		td.RegisteredAt = time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, int(td.Revision))
 	}
+	v.extra(p+".extra", td.Extra, taskDefinitionOwned)
+	for i, t := range td.Tags {
+		if t.Key == "" {
+			v.bad(fmt.Sprintf("%s.tags[%d].key", p, i), "is required")
+		}
+	}
 	if len(td.Containers) == 0 && !td.Unchecked {
 		v.bad(p+".containers", "at least one container is required")
 	}
@@ -329,6 +348,7 @@ func (v *validator) taskDefinition(p string, td *TaskDefinition, seen map[string
 		if c.Image == "" && !td.Unchecked {
 			v.bad(cp+".image", "is required")
 		}
+		v.extra(cp+".extra", c.Extra, containerOwned)
 		for k, e := range c.Environment {
 			if e.Name == "" {
 				v.bad(fmt.Sprintf("%s.environment[%d].name", cp, k), "is required")
@@ -371,4 +391,32 @@ func hostAccessSettings(td *TaskDefinition) bool {
 		}
 	}
 	return false
+}
+
+// The members the simulator serves from a task definition's or container's
+// own fields, which Extra must not override.
+var (
+	taskDefinitionOwned = []string{"taskDefinitionArn", "family", "revision", "status", "networkMode",
+		"containerDefinitions", "compatibilities", "requiresCompatibilities", "cpu", "memory",
+		"registeredAt", "registeredBy", "deregisteredAt",
+		"pidMode", "ipcMode", "volumes"} // the host-access rule's: the fixture's validation must see them
+	containerOwned = []string{"name", "image", "privileged", "user",
+		"mountPoints", "volumesFrom", "linuxParameters"}
+)
+
+// extra checks that raw, when set, is a JSON object without owned members.
+func (v *validator) extra(path string, raw json.RawMessage, owned []string) {
+	if len(raw) == 0 {
+		return
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		v.bad(path, "want a JSON object")
+		return
+	}
+	for _, k := range owned {
+		if _, ok := m[k]; ok {
+			v.bad(path, "%q is served from the fixture's own field, not extra", k)
+		}
+	}
 }

@@ -92,7 +92,7 @@ func Generate(spec Spec) *Org {
 	suffix := fmt.Sprintf("%010x", mix(g.seed, 1)%(1<<40))
 	o := &Org{
 		id: "o-" + suffix, rootID: "r-" + suffix[:4], partition: "aws",
-		roleName: DefaultRoleName, maxSessionSeconds: 3600,
+		roleName: DefaultRoleName, remediationRoleName: DefaultRemediationRoleName, maxSessionSeconds: 3600,
 		regionIdx: map[string]int{}, ouIdx: map[string]int{}, acctIdx: map[string]int{},
 		cat: g, use: g,
 	}

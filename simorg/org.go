@@ -1,6 +1,7 @@
 package simorg
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -102,6 +103,18 @@ type TaskDefinition struct {
 	IpcMode    string      `json:"ipcMode,omitempty"`
 	Volumes    []Volume    `json:"volumes,omitempty"`
 	Containers []Container `json:"containers"`
+	// Tags are served by DescribeTaskDefinition with include TAGS.
+	Tags []Tag `json:"tags,omitempty"`
+	// Extra is a JSON object of further task definition members
+	// (taskRoleArn, executionRoleArn, volumes, pidMode, …) served verbatim,
+	// over any the simulator would serve itself.
+	Extra json.RawMessage `json:"extra,omitempty"`
+}
+
+// Tag is a task definition's tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Volume is a task volume, in the API's shape: a host bind mount (Host) or
@@ -138,10 +151,11 @@ type VolumeFrom struct {
 }
 
 // LinuxParameters is a container's linuxParameters: the parts the
-// host-access rule reads.
+// host-access rule reads, and initProcessEnabled.
 type LinuxParameters struct {
-	Capabilities *Capabilities `json:"capabilities,omitempty"`
-	Devices      []Device      `json:"devices,omitempty"`
+	Capabilities       *Capabilities `json:"capabilities,omitempty"`
+	Devices            []Device      `json:"devices,omitempty"`
+	InitProcessEnabled *bool         `json:"initProcessEnabled,omitempty"`
 }
 
 // Capabilities are Linux capabilities added to or dropped from Docker's
@@ -191,6 +205,10 @@ type Container struct {
 	MountPoints     []MountPoint     `json:"mountPoints,omitempty"`
 	VolumesFrom     []VolumeFrom     `json:"volumesFrom,omitempty"`
 	LinuxParameters *LinuxParameters `json:"linuxParameters,omitempty"`
+	// Extra is a JSON object of further container definition members
+	// (healthCheck, logConfiguration, dockerLabels, linuxParameters, …)
+	// served verbatim, over any the simulator would serve itself.
+	Extra json.RawMessage `json:"extra,omitempty"`
 	// Expect is the verdict the audit rule should reach for this container,
 	// written by hand in every fixture (a generated container takes it from
 	// a hand-labelled table). The server ignores it.
@@ -233,6 +251,7 @@ type Target struct {
 type Org struct {
 	id, rootID, partition string
 	management, roleName  string
+	remediationRoleName   string
 	externalID            string
 	maxSessionSeconds     int32
 	regions               []Region
@@ -261,6 +280,10 @@ func (o *Org) ManagementAccountID() string { return o.management }
 
 // RoleName returns the name of the audit role in every member account.
 func (o *Org) RoleName() string { return o.roleName }
+
+// RemediationRoleName returns the name of the remediation role in every
+// member account: the only role that may call RegisterTaskDefinition.
+func (o *Org) RemediationRoleName() string { return o.remediationRoleName }
 
 // ExternalID returns the external ID AssumeRole must present, or "".
 func (o *Org) ExternalID() string { return o.externalID }

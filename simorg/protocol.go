@@ -47,6 +47,7 @@ const (
 	opBatchImportFindings
 	opGetFindings
 	opBatchUpdateFindings
+	opRegisterTaskDefinition
 	numOps
 )
 
@@ -56,12 +57,12 @@ var (
 		"DescribeAccount", "AssumeRole", "GetCallerIdentity", "DescribeRegions",
 		"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DescribeTaskDefinition",
 		"ListClusters", "ListServices", "DescribeServices", "ListTasks", "DescribeTasks",
-		"BatchImportFindings", "GetFindings", "BatchUpdateFindings"}
+		"BatchImportFindings", "GetFindings", "BatchUpdateFindings", "RegisterTaskDefinition"}
 	opService = [numOps]string{"", "organizations", "organizations", "organizations",
 		"organizations", "organizations", "organizations", "organizations",
 		"organizations", "sts", "sts", "ec2", "ecs", "ecs", "ecs",
 		"ecs", "ecs", "ecs", "ecs", "ecs",
-		"securityhub", "securityhub", "securityhub"}
+		"securityhub", "securityhub", "securityhub", "ecs"}
 	opByName = func() map[string]op {
 		m := map[string]op{}
 		for i := opUnknown + 1; i < numOps; i++ {

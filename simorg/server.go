@@ -172,6 +172,7 @@ type Server struct {
 	denyRegion map[string]map[string]bool
 	limits     *limits
 	hub        *SecurityHub
+	reg        registered
 	stats      recorder
 }
 

@@ -128,14 +128,14 @@ func (s *Server) assumeRole(c *call) {
 	writeXML(c, &out)
 }
 
-// mayAssume applies the audit role's trust policy: only the management
-// account, the org's partition and role name, the external ID when one is
+// mayAssume applies the audit and remediation roles' trust policy: only
+// the management account, the org's partition and either role's name, the external ID when one is
 // configured, and an ACTIVE account whose role is not denied.
 func (s *Server) mayAssume(who principal, partition, account, roleName, externalID string) bool {
 	o := s.org
 	i, ok := o.acctIdx[account]
 	switch {
-	case !ok, who.account != o.management, partition != o.partition, roleName != o.roleName:
+	case !ok, who.account != o.management, partition != o.partition, roleName != o.roleName && roleName != o.remediationRoleName:
 		return false
 	case o.externalID != "" && externalID != o.externalID:
 		return false

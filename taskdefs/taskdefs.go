@@ -1,6 +1,8 @@
 // Package taskdefs lists and describes one region's ECS task definitions
 // and hands them on as plain check.TaskDefinition values; the SDK's types
-// stay inside. Environment variables and secrets are never copied out.
+// stay inside. Environment variables and secrets are never copied out,
+// except into a [Definition]: the complete register input of a revision,
+// which remediation reads and registers (DescribeFull, Register).
 package taskdefs
 
 import (

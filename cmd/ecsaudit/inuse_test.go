@@ -79,9 +79,9 @@ func TestScanInUse(t *testing.T) {
 	// The control: in use payments-api:3, payments-worker:2, ledger:4,
 	// web:3 (us-east-1), metrics:1 (eu-west-1), experiment:2; unused
 	// ledger:1-3, web:1 (eu-west-1), experiment:1, metrics-agent:1,
-	// jupyter:2. The host-access rule: node-exporter:3, ci-runner:1 and
-	// net-tools:1, all unused.
-	wantFailing := [][]string{{check.RuleID, "6", "7"}, {check.HostAccessRuleID, "0", "3"}}
+	// jupyter:2. The host-access rule: metrics:1 in use; node-exporter:3,
+	// ci-runner:1 and net-tools:1 unused.
+	wantFailing := [][]string{{check.RuleID, "6", "7"}, {check.HostAccessRuleID, "1", "3"}}
 	if !slices.EqualFunc(failing, wantFailing, slices.Equal) {
 		t.Errorf("failing revisions by rule, in use, unused: %q; want %q", failing, wantFailing)
 	}
@@ -146,9 +146,9 @@ func TestScanInUseUnknown(t *testing.T) {
 	if len(cov) != 1 || cov[0][0] != "denied" || cov[0][1] != "AccessDeniedException" || cov[0][2] != "11" {
 		t.Errorf("scanned targets' usage: %q; want 11 denied AccessDeniedException", cov)
 	}
-	// 18 FAIL rows: the control's 13 and the host-access rule's 5.
-	if r := query(t, out, "runs", "status, usage_not_read, fail")[0]; r[0] != "partial" || r[1] != "11" || r[2] != "18" {
-		t.Errorf("runs row status, usage_not_read, fail = %v; want partial 11 18", r)
+	// 20 FAIL rows: the control's 13 and the host-access rule's 7.
+	if r := query(t, out, "runs", "status, usage_not_read, fail")[0]; r[0] != "partial" || r[1] != "11" || r[2] != "20" {
+		t.Errorf("runs row status, usage_not_read, fail = %v; want partial 11 20", r)
 	}
 
 	srv = serve(t, org, simorg.Options{})

@@ -327,23 +327,24 @@ func TestPostureScenario(t *testing.T) {
 	// and /sys mounts, node-exporter:2 cannot be described, 8 pass) and
 	// payments-worker:1 on bridge; dev eu-west-1's 4 are all on host
 	// networking, ci-runner:1 failing (the Docker socket, also through
-	// volumesFrom).
+	// volumesFrom) and metrics:1 (pidMode and ipcMode host, /proc and the
+	// Docker socket mounted).
 	checkRows(t, "host-access posture targets", query(t, db, `
 		SELECT account_id, region, state, task_definitions, fail, pass, not_applicable, errors
 		FROM ecsaudit_posture_targets WHERE rule_id = 'ECSAUDIT.HOSTNET.2' AND region IN ('us-east-1', 'eu-west-1') AND account_id IN ('`+simProd+`', '`+simDev+`') ORDER BY 1, 2`),
 		[][]string{
 			{simProd, "eu-west-1", "NOT_SCANNED", "0", "0", "0", "0", "0"},
 			{simProd, "us-east-1", "FAIL", "11", "1", "8", "1", "1"},
-			{simDev, "eu-west-1", "FAIL", "4", "1", "3", "0", "0"},
+			{simDev, "eu-west-1", "FAIL", "4", "2", "2", "0", "0"},
 			{simDev, "us-east-1", "PASS", "7", "0", "4", "3", "0"}, // web:3, batch:3, cache:1, cache:2 on host; web:1, web:2, batch:1 not
 		})
 	// Active host-network revisions of the accounts and regions nightly-4
 	// scanned: 34 in default.json, less 4 INACTIVE or DELETE_IN_PROGRESS,
 	// guardduty-forwarder (role denied), prod's SCP-denied eu-west-1,
 	// ghost (af-south-1 not enabled) and the suspended legacy-app: 26, of
-	// which node-exporter:3, ci-runner:1 and net-tools:1 fail.
+	// which node-exporter:3, ci-runner:1, metrics:1 and net-tools:1 fail.
 	checkRows(t, "host-access verdicts", named(query(t, db, `
 		SELECT run_id, count(*), count_if(verdict = 'FAIL')
 		FROM ecsaudit_run_verdicts WHERE rule_id = 'ECSAUDIT.HOSTNET.2' AND run_id = '`+ids["nightly-4"]+`' GROUP BY 1`), 0),
-		[][]string{{"nightly-4", "26", "3"}})
+		[][]string{{"nightly-4", "26", "4"}})
 }
