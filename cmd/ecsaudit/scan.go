@@ -94,8 +94,9 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 }
 
 var (
-	regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
-	runIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
+	runIDPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	accountIDPattern = regexp.MustCompile(`^\d{12}$`)
 )
 
 // validate checks every value, so that bad input fails before anything is
@@ -142,7 +143,7 @@ func (f *scanFlags) validate() error {
 	if f.Grace < 0 || f.Grace > 10*time.Minute {
 		return fmt.Errorf("grace %v: want 0 to 10m", f.Grace)
 	}
-	if f.ExpectedBucketOwner != "" && !regexp.MustCompile(`^\d{12}$`).MatchString(f.ExpectedBucketOwner) {
+	if f.ExpectedBucketOwner != "" && !accountIDPattern.MatchString(f.ExpectedBucketOwner) {
 		return fmt.Errorf("expected-bucket-owner %q: want a 12-digit account id", f.ExpectedBucketOwner)
 	}
 	if f.Shard != "" {
@@ -335,10 +336,8 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, o)), nil
 	case "auto":
-		if f, ok := w.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				return slog.New(slog.NewTextHandler(w, o)), nil
-			}
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, o)), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}

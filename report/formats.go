@@ -1,0 +1,121 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+func writeJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// md escapes an untrusted string for a Markdown table cell.
+func md(s string) string {
+	s = clean(s)
+	r := strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
+	return r.Replace(s)
+}
+
+func writeMarkdown(w io.Writer, r *Report, limit int) error {
+	p := &printer{w: w}
+	p.f("# ecsaudit posture as of %s", r.AsOf)
+	p.f("")
+	if r.NewestRun == nil {
+		p.f("No complete run in the output.")
+		return p.err
+	}
+	p.f("Newest run `%s` (%s). Containers: %s. Task definitions: %s.", md(r.NewestRun.RunID), r.NewestRun.Status,
+		counts(r.Totals, resultOrder...), counts(r.TaskDefinitions, resultOrder...))
+	p.f("")
+	p.f("## By OU and account")
+	p.f("")
+	p.f("| OU | account | targets | stale | not scanned | FAIL | PASS | N/A | ERROR |")
+	p.f("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	for _, a := range r.Accounts {
+		p.f("| %s | %s %s | %d | %d | %d | %d | %d | %d | %d |", md(a.OUNames), a.AccountID, md(a.AccountName),
+			a.Targets, a.TargetsStale, a.TargetsNotScanned, a.Fail, a.Pass, a.NotApplicable, a.Errors)
+	}
+	mdTDs := func(title string, tds []TaskDefinition) {
+		p.f("")
+		p.f("## %s (%d)", title, len(tds))
+		if len(tds) == 0 {
+			return
+		}
+		p.f("")
+		p.f("| account | region | task definition | containers |")
+		p.f("|---|---|---|---|")
+		for i, td := range tds {
+			if i == limit {
+				p.f("| … | | %d more | |", len(tds)-limit)
+				break
+			}
+			p.f("| %s %s | %s | [%s](%s) | %s |", td.AccountID, md(td.AccountName), md(td.Region), md(td.Name()), td.ConsoleURL(), md(td.containers()))
+		}
+	}
+	mdGaps := func(title string, gs []Gap) {
+		p.f("")
+		p.f("## %s (%d)", title, len(gs))
+		if len(gs) == 0 {
+			return
+		}
+		p.f("")
+		p.f("| account | region | why |")
+		p.f("|---|---|---|")
+		for i, g := range gs {
+			if i == limit {
+				p.f("| … | | %d more |", len(gs)-limit)
+				break
+			}
+			p.f("| %s %s | %s | %s |", g.AccountID, md(g.AccountName), md(g.where()), md(g.why()))
+		}
+	}
+	mdTDs("Failing task definitions, newest first", r.Failing)
+	mdTDs("ERROR task definitions", r.Errors)
+	mdGaps("Not scanned, stale or unreachable", r.Gaps)
+	if r.Changes.Since != "" {
+		mdTDs("New FAILs since run "+md(r.Changes.Since), r.Changes.NewFails)
+		mdTDs("Fixed since run "+md(r.Changes.Since), r.Changes.Fixed)
+		mdGaps("New coverage gaps since run "+md(r.Changes.Since), r.Changes.NewGaps)
+	}
+	return p.err
+}
+
+// cell keeps a spreadsheet from reading an untrusted string as a formula.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV writes one row per failing container, per ERROR task
+// definition and per coverage gap (state GAP:<kind>) of the posture: the
+// list to work through.
+func writeCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"state", "account_id", "account_name", "ou_names", "region", "family", "revision", "task_definition_arn", "container", "reason", "scan_dt", "console_url"})
+	rows := func(state string, tds []TaskDefinition) {
+		for _, td := range tds {
+			for _, c := range td.Containers {
+				_ = cw.Write([]string{state, td.AccountID, cell(td.AccountName), cell(td.OUNames), td.Region, cell(td.Family),
+					strconv.Itoa(int(td.Revision)), cell(td.ARN), cell(c.Name), cell(c.Reason), td.ScanDT, td.ConsoleURL()})
+			}
+		}
+	}
+	rows(Fail, r.Failing)
+	rows(Error, r.Errors)
+	for _, g := range r.Gaps {
+		_ = cw.Write([]string{"GAP:" + g.Gap, g.AccountID, cell(g.AccountName), cell(g.OUNames), g.Region, "", "", "", "", cell(g.why()), g.ScanDT, ""})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
