@@ -41,6 +41,8 @@ func Write(w io.Writer, r *Report, format string, limit int) error {
 		return writeMarkdown(w, r, limit)
 	case FormatCSV:
 		return writeCSV(w, r)
+	case FormatHTML:
+		return writeHTML(w, r, limit)
 	}
 	return fmt.Errorf("format %q: want one of %s", format, strings.Join(Formats, ", "))
 }

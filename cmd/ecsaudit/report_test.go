@@ -73,7 +73,7 @@ func TestReportDemo(t *testing.T) {
 		t.Errorf("coverage gaps %+v: want the security account and prod's eu-west-1", rep.Gaps)
 	}
 
-	for _, format := range []string{"text", "json", "markdown", "csv"} {
+	for _, format := range []string{"text", "json", "markdown", "csv", "html"} {
 		out := filepath.Join(t.TempDir(), "report."+format)
 		code, stdout, stderr := reportRun(t, "--output", res.out, "--format", format, "--out", out)
 		b, err := os.ReadFile(out)
