@@ -85,10 +85,21 @@ func TestReportHTMLInBrowser(t *testing.T) {
 	var failTotal, passTotal, failingCount, firstAfterSort, consoleLink string
 	var charts, bars, rows, visible int
 	steps := []func() error{
-		func() error { return chromedp.Do(ctx, chromedp.Navigate("file://"+page), chromedp.WaitReady(chromedp.CSS("#t-failing"))) },
-		func() (err error) { failTotal, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#total-FAIL"))); return },
-		func() (err error) { passTotal, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#total-PASS"))); return },
-		func() (err error) { failingCount, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#failing-count"))); return },
+		func() error {
+			return chromedp.Do(ctx, chromedp.Navigate("file://"+page), chromedp.WaitReady(chromedp.CSS("#t-failing")))
+		},
+		func() (err error) {
+			failTotal, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#total-FAIL")))
+			return
+		},
+		func() (err error) {
+			passTotal, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#total-PASS")))
+			return
+		},
+		func() (err error) {
+			failingCount, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#failing-count")))
+			return
+		},
 		func() (err error) {
 			charts, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart").length`))
 			return
