@@ -87,7 +87,9 @@ func writeMarkdown(w io.Writer, r *Report, limit int) error {
 }
 
 // cell keeps a spreadsheet from reading an untrusted string as a formula.
+// It also drops control characters.
 func cell(s string) string {
+	s = clean(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -103,15 +105,15 @@ func writeCSV(w io.Writer, r *Report) error {
 	rows := func(state string, tds []TaskDefinition) {
 		for _, td := range tds {
 			for _, c := range td.Containers {
-				_ = cw.Write([]string{state, td.AccountID, cell(td.AccountName), cell(td.OUNames), td.Region, cell(td.Family),
-					strconv.Itoa(int(td.Revision)), cell(td.ARN), cell(c.Name), cell(c.Reason), td.ScanDT, td.ConsoleURL()})
+				_ = cw.Write([]string{state, cell(td.AccountID), cell(td.AccountName), cell(td.OUNames), cell(td.Region), cell(td.Family),
+					strconv.Itoa(int(td.Revision)), cell(td.ARN), cell(c.Name), cell(c.Reason), cell(td.ScanDT), td.ConsoleURL()})
 			}
 		}
 	}
 	rows(Fail, r.Failing)
 	rows(Error, r.Errors)
 	for _, g := range r.Gaps {
-		_ = cw.Write([]string{"GAP:" + g.Gap, g.AccountID, cell(g.AccountName), cell(g.OUNames), g.Region, "", "", "", "", cell(g.why()), g.ScanDT, ""})
+		_ = cw.Write([]string{"GAP:" + cell(g.Gap), cell(g.AccountID), cell(g.AccountName), cell(g.OUNames), cell(g.Region), "", "", "", "", cell(g.why()), cell(g.ScanDT), ""})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

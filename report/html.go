@@ -24,6 +24,7 @@ type htmlPage struct {
 // a few lines of inline script to sort and filter the tables. Its
 // Content-Security-Policy forbids fetching anything.
 func writeHTML(w io.Writer, r *Report, limit int) error {
+	r = r.cleaned()
 	p := htmlPage{Report: r, Limit: limit, States: resultOrder}
 	p.TrendChart = trendChart(r.Trend)
 	byOU := map[string]int64{}
@@ -162,3 +163,36 @@ document.querySelectorAll("table.data").forEach(function(t){
 </script>
 </body></html>
 `))
+
+// cleaned returns a copy of r whose strings from AWS carry no control
+// characters; html/template escapes the rest.
+func (r *Report) cleaned() *Report {
+	c := *r
+	tds := func(in []TaskDefinition) []TaskDefinition {
+		out := slices.Clone(in)
+		for i, td := range out {
+			td.AccountName, td.OUNames, td.Family, td.ARN, td.Region = clean(td.AccountName), clean(td.OUNames), clean(td.Family), clean(td.ARN), clean(td.Region)
+			td.Containers = slices.Clone(td.Containers)
+			for j, ct := range td.Containers {
+				td.Containers[j].Name, td.Containers[j].Reason = clean(ct.Name), clean(ct.Reason)
+			}
+			out[i] = td
+		}
+		return out
+	}
+	gaps := func(in []Gap) []Gap {
+		out := slices.Clone(in)
+		for i, g := range out {
+			g.AccountName, g.OUNames, g.Region, g.ErrorCode, g.ErrorMessage = clean(g.AccountName), clean(g.OUNames), clean(g.Region), clean(g.ErrorCode), clean(g.ErrorMessage)
+			out[i] = g
+		}
+		return out
+	}
+	c.Failing, c.Errors, c.Gaps = tds(r.Failing), tds(r.Errors), gaps(r.Gaps)
+	c.Changes.NewFails, c.Changes.Fixed, c.Changes.NewGaps = tds(r.Changes.NewFails), tds(r.Changes.Fixed), gaps(r.Changes.NewGaps)
+	c.Accounts = slices.Clone(r.Accounts)
+	for i, a := range c.Accounts {
+		c.Accounts[i].AccountName, c.Accounts[i].OUNames = clean(a.AccountName), clean(a.OUNames)
+	}
+	return &c
+}
