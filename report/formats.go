@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,10 +10,81 @@ import (
 	"strings"
 )
 
+// writeJSON streams r as JSON, the keys of Report's json tags in order, one
+// list element per line: the failing task definitions of a large
+// organization are never all encoded in memory at once.
 func writeJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	raw := func(s string) {
+		if err == nil {
+			_, err = bw.WriteString(s)
+		}
+	}
+	value := func(v any) {
+		if err != nil {
+			return
+		}
+		var b []byte
+		if b, err = json.Marshal(v); err == nil {
+			_, err = bw.Write(b)
+		}
+	}
+	field := func(name string, v any, last bool) {
+		raw(strconv.Quote(name) + ": ")
+		value(v)
+		if !last {
+			raw(",")
+		}
+		raw("\n")
+	}
+	list := func(name string, n int, item func(int) any, last bool) {
+		raw(strconv.Quote(name) + ": [")
+		for i := range n {
+			if i > 0 {
+				raw(",")
+			}
+			raw("\n")
+			value(item(i))
+		}
+		raw("]")
+		if !last {
+			raw(",")
+		}
+		raw("\n")
+	}
+	tds := func(name string, s []TaskDefinition, last bool) {
+		list(name, len(s), func(i int) any { return s[i] }, last)
+	}
+	gaps := func(name string, s []Gap, last bool) {
+		list(name, len(s), func(i int) any { return s[i] }, last)
+	}
+	raw("{\n")
+	field("as_of", r.AsOf, false)
+	field("totals", r.Totals, false)
+	field("task_definitions", r.TaskDefinitions, false)
+	field("targets", r.Targets, false)
+	if r.NewestRun != nil {
+		field("newest_run", r.NewestRun, false)
+	}
+	list("accounts", len(r.Accounts), func(i int) any { return r.Accounts[i] }, false)
+	tds("failing", r.Failing, false)
+	tds("errors", r.Errors, false)
+	gaps("coverage_gaps", r.Gaps, false)
+	raw(`"changes": {`)
+	if r.Changes.Since != "" {
+		field("since_run_id", r.Changes.Since, false)
+	}
+	tds("new_fails", r.Changes.NewFails, false)
+	tds("fixed", r.Changes.Fixed, false)
+	gaps("new_coverage_gaps", r.Changes.NewGaps, true)
+	raw("},\n")
+	list("trend", len(r.Trend), func(i int) any { return r.Trend[i] }, true)
+	raw("}\n")
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // md escapes an untrusted string for a Markdown table cell.

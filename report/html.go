@@ -18,14 +18,17 @@ type htmlPage struct {
 	NewFails, Fixed                             []TaskDefinition
 	NewGaps                                     []Gap
 	States                                      []string
+	Accounts                                    []Account // cleaned
 }
 
 // writeHTML writes one self-contained page: inline CSS, inline SVG charts,
 // a few lines of inline script to sort and filter the tables. Its
 // Content-Security-Policy forbids fetching anything.
 func writeHTML(w io.Writer, r *Report, limit int) error {
-	r = r.cleaned()
-	p := htmlPage{Report: r, Limit: limit, States: resultOrder}
+	p := htmlPage{Report: r, Limit: limit, States: resultOrder, Accounts: slices.Clone(r.Accounts)}
+	for i, a := range p.Accounts {
+		p.Accounts[i].AccountName, p.Accounts[i].OUNames = clean(a.AccountName), clean(a.OUNames)
+	}
 	p.TrendChart = trendChart(r.Trend)
 	byOU := map[string]int64{}
 	var byAccount []bar
@@ -48,8 +51,8 @@ func writeHTML(w io.Writer, r *Report, limit int) error {
 		kinds[gapNames[g.Gap]]++
 	}
 	p.GapsChart = hbars("chart-gaps", "Coverage gaps by kind", top(kinds, 10), colorGap)
-	p.FailingShown, p.ErrorsShown, p.GapsShown = r.Failing[:min(len(r.Failing), limit)], r.Errors[:min(len(r.Errors), limit)], r.Gaps[:min(len(r.Gaps), limit)]
-	p.NewFails, p.Fixed, p.NewGaps = r.Changes.NewFails[:min(len(r.Changes.NewFails), limit)], r.Changes.Fixed[:min(len(r.Changes.Fixed), limit)], r.Changes.NewGaps[:min(len(r.Changes.NewGaps), limit)]
+	p.FailingShown, p.ErrorsShown, p.GapsShown = cleanTDs(r.Failing, limit), cleanTDs(r.Errors, limit), cleanGaps(r.Gaps, limit)
+	p.NewFails, p.Fixed, p.NewGaps = cleanTDs(r.Changes.NewFails, limit), cleanTDs(r.Changes.Fixed, limit), cleanGaps(r.Changes.NewGaps, limit)
 	return page.Execute(w, p)
 }
 
@@ -164,35 +167,28 @@ document.querySelectorAll("table.data").forEach(function(t){
 </body></html>
 `))
 
-// cleaned returns a copy of r whose strings from AWS carry no control
-// characters; html/template escapes the rest.
-func (r *Report) cleaned() *Report {
-	c := *r
-	tds := func(in []TaskDefinition) []TaskDefinition {
-		out := slices.Clone(in)
-		for i, td := range out {
-			td.AccountName, td.OUNames, td.Family, td.ARN, td.Region = clean(td.AccountName), clean(td.OUNames), clean(td.Family), clean(td.ARN), clean(td.Region)
-			td.Containers = slices.Clone(td.Containers)
-			for j, ct := range td.Containers {
-				td.Containers[j].Name, td.Containers[j].Reason = clean(ct.Name), clean(ct.Reason)
-			}
-			out[i] = td
+// cleanTDs returns a copy of the first limit task definitions whose
+// strings from AWS carry no control characters (html/template escapes the
+// rest).
+func cleanTDs(in []TaskDefinition, limit int) []TaskDefinition {
+	out := slices.Clone(in[:min(len(in), limit)])
+	for i, td := range out {
+		td.AccountName, td.OUNames, td.Family, td.ARN, td.Region = clean(td.AccountName), clean(td.OUNames), clean(td.Family), clean(td.ARN), clean(td.Region)
+		td.Containers = slices.Clone(td.Containers)
+		for j, ct := range td.Containers {
+			td.Containers[j].Name, td.Containers[j].Reason = clean(ct.Name), clean(ct.Reason)
 		}
-		return out
+		out[i] = td
 	}
-	gaps := func(in []Gap) []Gap {
-		out := slices.Clone(in)
-		for i, g := range out {
-			g.AccountName, g.OUNames, g.Region, g.ErrorCode, g.ErrorMessage = clean(g.AccountName), clean(g.OUNames), clean(g.Region), clean(g.ErrorCode), clean(g.ErrorMessage)
-			out[i] = g
-		}
-		return out
+	return out
+}
+
+// cleanGaps is cleanTDs for gaps.
+func cleanGaps(in []Gap, limit int) []Gap {
+	out := slices.Clone(in[:min(len(in), limit)])
+	for i, g := range out {
+		g.AccountName, g.OUNames, g.Region, g.ErrorCode, g.ErrorMessage = clean(g.AccountName), clean(g.OUNames), clean(g.Region), clean(g.ErrorCode), clean(g.ErrorMessage)
+		out[i] = g
 	}
-	c.Failing, c.Errors, c.Gaps = tds(r.Failing), tds(r.Errors), gaps(r.Gaps)
-	c.Changes.NewFails, c.Changes.Fixed, c.Changes.NewGaps = tds(r.Changes.NewFails), tds(r.Changes.Fixed), gaps(r.Changes.NewGaps)
-	c.Accounts = slices.Clone(r.Accounts)
-	for i, a := range c.Accounts {
-		c.Accounts[i].AccountName, c.Accounts[i].OUNames = clean(a.AccountName), clean(a.OUNames)
-	}
-	return &c
+	return out
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +66,37 @@ func TestConsoleURL(t *testing.T) {
 		td := TaskDefinition{ARN: tt.arn, Region: tt.region, Family: "web", Revision: 3}
 		if got := td.ConsoleURL(); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.arn, got, tt.want)
+		}
+	}
+}
+
+// TestJSONStreamsTheReport: the streamed JSON is the Report as
+// encoding/json would write it, but for empty lists: [] rather than null.
+func TestJSONStreamsTheReport(t *testing.T) {
+	t.Parallel()
+	for _, r := range []*Report{hostile(), {AsOf: "2026-11-30", Totals: map[string]int64{}}} {
+		r.Changes = Changes{Since: "r0", NewFails: r.Failing, NewGaps: []Gap{{AccountID: "1", Gap: "account"}}}
+		var b bytes.Buffer
+		if err := Write(&b, r, FormatJSON, 0); err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatalf("%v\n%s", err, b.String())
+		}
+		// Lists stream as [] where encoding/json writes null for nil.
+		full := *r
+		for _, l := range []*[]TaskDefinition{&full.Failing, &full.Errors, &full.Changes.NewFails, &full.Changes.Fixed} {
+			*l = append([]TaskDefinition{}, *l...)
+		}
+		for _, l := range []*[]Gap{&full.Gaps, &full.Changes.NewGaps} {
+			*l = append([]Gap{}, *l...)
+		}
+		full.Accounts, full.Trend = append([]Account{}, full.Accounts...), append([]Day{}, full.Trend...)
+		direct, _ := json.Marshal(&full)
+		_ = json.Unmarshal(direct, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("streamed\n%s\nwant\n%s", b.String(), direct)
 		}
 	}
 }

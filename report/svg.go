@@ -40,6 +40,7 @@ func hbars(id, title string, bars []bar, color string) template.HTML {
 	for i, x := range bars {
 		y := top + i*rowH
 		w := int(float64(width-labelW-50) * float64(x.value) / float64(most))
+		x.label = clean(x.label)
 		label := x.label
 		if r := []rune(label); len(r) > 26 {
 			label = string(r[:25]) + "…"

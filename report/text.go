@@ -50,6 +50,9 @@ func Write(w io.Writer, r *Report, format string, limit int) error {
 // clean makes an untrusted string safe for a terminal: control characters
 // (escape sequences included) become spaces.
 func clean(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,10 @@ import (
 	"github.com/ecsaudit/ecsaudit/output"
 	"github.com/ecsaudit/ecsaudit/report"
 )
+
+// reportMemoryLimit is the report's soft memory limit unless GOMEMLIMIT
+// sets another.
+const reportMemoryLimit = 192 << 20
 
 // reportFlags is the report command's input, bound to flags and environment.
 type reportFlags struct {
@@ -104,6 +109,12 @@ func reportCommand(ctx context.Context, args []string, getenv func(string) strin
 			return err
 		}
 		src = s
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// Decoding Parquet makes garbage fast; a soft limit keeps the heap
+		// near what the report holds (a few hundred bytes per failing
+		// container and a few words per revision) instead of twice that.
+		debug.SetMemoryLimit(reportMemoryLimit)
 	}
 	rep, err := report.Load(ctx, src, time.Now(), report.Options{TrendDays: f.TrendDays})
 	if err != nil {
