@@ -197,15 +197,18 @@ func Load(ctx context.Context, src output.Source, now time.Time, opts Options) (
 	for _, d := range days {
 		now_.targets(d, unknown)
 	}
+	// The posture now needs its scans' failing and ERROR rows; the posture
+	// before the newest run, only the failing rows of the scans it does
+	// not share with now (a shared scan fails the same in both).
 	for _, t := range now_.targets(today, unknown) {
 		if t.scan != nil {
-			need[*t.scan].detail = true
+			need[*t.scan].detail = detailFull
 		}
 	}
 	if before != nil {
 		for _, t := range before.targets(today, unknown) {
-			if t.scan != nil {
-				need[*t.scan].detail = true
+			if t.scan != nil && need[*t.scan].detail != detailFull {
+				need[*t.scan].detail = detailFailing
 			}
 		}
 	}
@@ -238,10 +241,34 @@ func Load(ctx context.Context, src output.Source, now time.Time, opts Options) (
 
 	if before != nil {
 		bt := before.targets(today, verdict)
+		// Only the targets whose scan differs can differ: a scan both
+		// postures stand on fails the same in both.
+		nowScan := map[[2]string]scanKey{}
+		for _, t := range targets {
+			if t.scan != nil {
+				nowScan[[2]string{t.account.id, t.region}] = *t.scan
+			}
+		}
+		shared := map[[2]string]bool{}
+		var changed []target
+		for _, t := range bt {
+			k := [2]string{t.account.id, t.region}
+			if s, ok := nowScan[k]; ok && t.scan != nil && s == *t.scan {
+				shared[k] = true
+				continue
+			}
+			changed = append(changed, t)
+		}
 		var old Report
 		old.Totals, old.TaskDefinitions, old.Targets = map[string]int64{}, map[string]int64{}, map[string]int64{}
-		oldFailing, _ := old.detail(bt, need)
-		rep.Changes.NewFails = minus(rep.Failing, oldFailing)
+		oldFailing, _ := old.detail(changed, need)
+		var nowChanged []TaskDefinition
+		for _, td := range rep.Failing {
+			if !shared[[2]string{td.AccountID, td.Region}] {
+				nowChanged = append(nowChanged, td)
+			}
+		}
+		rep.Changes.NewFails = minus(nowChanged, oldFailing)
 		rep.Changes.Fixed = minus(oldFailing, rep.Failing)
 		oldGaps := map[string]bool{}
 		for _, g := range gapsOf(before.gaps(today, bt)) {
@@ -256,13 +283,22 @@ func Load(ctx context.Context, src output.Source, now time.Time, opts Options) (
 	return rep, nil
 }
 
+// detailLevel is how much of a scan's findings the report keeps beyond its
+// tally.
+type detailLevel uint8
+
+const (
+	detailNone    detailLevel = iota
+	detailFailing             // its failing containers' names, no reasons
+	detailFull                // its failing and ERROR rows, and its containers counted by result
+)
+
 // scanInfo is what the findings of one target's scan add up to.
 type scanInfo struct {
-	detail bool // keep its failing and ERROR rows and count its containers
+	detail detailLevel
 	tally  tally
 	states map[string]int64 // containers by result
-	rows   []findingDetail  // FAIL and ERROR rows
-	tds    map[string]uint8 // task definition ARN → worst result, while reading details
+	rows   []findingDetail  // FAIL and ERROR rows (FAIL only, without reasons, for detailFailing)
 }
 
 func (d *Day) add(t target, need map[scanKey]*scanInfo) {
@@ -290,7 +326,7 @@ func readFindings(ctx context.Context, src output.Source, runs []*run, need map[
 	detailed := map[string]bool{}
 	for k, s := range need {
 		wanted[k.run] = true
-		if s.detail {
+		if s.detail != detailNone {
 			detailed[k.run] = true
 		}
 	}
@@ -318,7 +354,8 @@ func readFindings(ctx context.Context, src output.Source, runs []*run, need map[
 					h := maphash.String(seed, f.TaskDefinitionARN)
 					t := tds[h]
 					tds[h] = td{scan: s, worst: max(t.worst, weight(f.Result))}
-					if s.detail {
+					switch {
+					case s.detail == detailFull:
 						if s.states == nil {
 							s.states = map[string]int64{}
 						}
@@ -326,6 +363,9 @@ func readFindings(ctx context.Context, src output.Source, runs []*run, need map[
 						if f.Result == Fail || f.Result == Error {
 							s.rows = append(s.rows, f)
 						}
+					case s.detail == detailFailing && f.Result == Fail:
+						f.Reason = "" // only which task definitions fail counts
+						s.rows = append(s.rows, f)
 					}
 					return nil
 				})
@@ -392,7 +432,9 @@ func (r *Report) detail(targets []target, need map[scanKey]*scanInfo) (failing, 
 		}
 		byARN := map[string]*TaskDefinition{}
 		var order []string
-		for _, f := range s.rows {
+		rows := s.rows
+		s.rows = nil // each scan's rows are read once: let them go
+		for _, f := range rows {
 			td := byARN[f.TaskDefinitionARN]
 			if td == nil {
 				td = &TaskDefinition{AccountID: t.account.id, AccountName: t.account.name, OUNames: t.account.ouNames, Region: t.region,

@@ -20,7 +20,7 @@ import (
 
 // reportMemoryLimit is the report's soft memory limit unless GOMEMLIMIT
 // sets another.
-const reportMemoryLimit = 192 << 20
+const reportMemoryLimit = 320 << 20
 
 // reportFlags is the report command's input, bound to flags and environment.
 type reportFlags struct {

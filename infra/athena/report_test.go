@@ -23,13 +23,15 @@ func TestReportMatchesViews(t *testing.T) {
 	t.Parallel()
 	t.Run("fixture", func(t *testing.T) {
 		t.Parallel()
-		compareWithViews(t, fixture(t))
+		dir := fixture(t)
+		compareWithViews(t, dir)
+		compareChanges(t, dir, true) // app:1 fixed, newapp:1 and newer:2 new, dev's us-east-1 failed
 	})
 	t.Run("scenario", func(t *testing.T) {
 		t.Parallel()
 		out := postureScenario(t)
 		compareWithViews(t, out)
-		compareChanges(t, out)
+		compareChanges(t, out, false)
 	})
 }
 
@@ -212,7 +214,7 @@ func viewFacts(t *testing.T, db *sql.DB) map[string]string {
 // compareChanges: "changes since the previous run" is the posture now
 // against the posture without the newest posture run. The oracle is the
 // views over a copy of the output without that run's files.
-func compareChanges(t *testing.T, dir string) {
+func compareChanges(t *testing.T, dir string, changes bool) {
 	t.Helper()
 	rep, err := report.Load(t.Context(), output.Dir(dir), time.Now(), report.Options{})
 	if err != nil {
@@ -266,6 +268,10 @@ func compareChanges(t *testing.T, dir string) {
 		}
 		slices.Sort(out)
 		return strings.Join(out, " ")
+	}
+	if changes && (len(rep.Changes.NewFails) == 0 || len(rep.Changes.Fixed) == 0 || len(rep.Changes.NewGaps) == 0) {
+		t.Errorf("the runs differ, but the report sees new FAILs %d, fixed %d, new gaps %d",
+			len(rep.Changes.NewFails), len(rep.Changes.Fixed), len(rep.Changes.NewGaps))
 	}
 	if got, want := arns(rep.Changes.NewFails), diff(nowFail, oldFail); got != want {
 		t.Errorf("new FAILs: report %q, views %q", got, want)
