@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -87,6 +88,9 @@ func writeJSON(w io.Writer, r *Report) error {
 	return bw.Flush()
 }
 
+// mdCells matches the cells of a Markdown table row.
+var mdCells = regexp.MustCompile(`[^|]+`)
+
 // md escapes an untrusted string for a Markdown table cell.
 func md(s string) string {
 	s = clean(s)
@@ -113,39 +117,34 @@ func writeMarkdown(w io.Writer, r *Report, limit int) error {
 		p.f("| %s | %s %s | %d | %d | %d | %d | %d | %d | %d |", md(a.OUNames), a.AccountID, md(a.AccountName),
 			a.Targets, a.TargetsStale, a.TargetsNotScanned, a.Fail, a.Pass, a.NotApplicable, a.Errors)
 	}
-	mdTDs := func(title string, tds []TaskDefinition) {
+	// table prints a titled table of n rows, the first limit of them.
+	table := func(title string, n int, header string, row func(i int) string) {
 		p.f("")
-		p.f("## %s (%d)", title, len(tds))
-		if len(tds) == 0 {
+		p.f("## %s (%d)", title, n)
+		if n == 0 {
 			return
 		}
 		p.f("")
-		p.f("| account | region | task definition | containers |")
-		p.f("|---|---|---|---|")
-		for i, td := range tds {
-			if i == limit {
-				p.f("| … | | %d more | |", len(tds)-limit)
-				break
-			}
-			p.f("| %s %s | %s | [%s](%s) | %s |", td.AccountID, md(td.AccountName), md(td.Region), md(td.Name()), td.ConsoleURL(), md(td.containers()))
+		p.f("%s", header)
+		p.f("%s", mdCells.ReplaceAllString(header, "---"))
+		for i := range min(n, limit) {
+			p.f("%s", row(i))
+		}
+		if n > limit {
+			p.f("| … %d more |", n-limit)
 		}
 	}
+	mdTDs := func(title string, tds []TaskDefinition) {
+		table(title, len(tds), "| account | region | task definition | containers |", func(i int) string {
+			td := tds[i]
+			return fmt.Sprintf("| %s %s | %s | [%s](%s) | %s |", td.AccountID, md(td.AccountName), md(td.Region), md(td.Name()), td.ConsoleURL(), md(td.containers()))
+		})
+	}
 	mdGaps := func(title string, gs []Gap) {
-		p.f("")
-		p.f("## %s (%d)", title, len(gs))
-		if len(gs) == 0 {
-			return
-		}
-		p.f("")
-		p.f("| account | region | why |")
-		p.f("|---|---|---|")
-		for i, g := range gs {
-			if i == limit {
-				p.f("| … | | %d more |", len(gs)-limit)
-				break
-			}
-			p.f("| %s %s | %s | %s |", g.AccountID, md(g.AccountName), md(g.where()), md(g.why()))
-		}
+		table(title, len(gs), "| account | region | why |", func(i int) string {
+			g := gs[i]
+			return fmt.Sprintf("| %s %s | %s | %s |", g.AccountID, md(g.AccountName), md(g.where()), md(g.why()))
+		})
 	}
 	mdTDs("Failing task definitions, newest first", r.Failing)
 	mdTDs("ERROR task definitions", r.Errors)

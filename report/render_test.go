@@ -19,8 +19,8 @@ func hostile() *Report {
 		Containers:   []Container{{Name: "<script>alert(1)</script>", Reason: "runs as root | privileged"}}}
 	return &Report{AsOf: "2026-11-30", Totals: map[string]int64{Fail: 1}, TaskDefinitions: map[string]int64{Fail: 1}, Targets: map[string]int64{Fail: 1},
 		NewestRun: &RunInfo{RunID: "r1", Status: "complete"}, Failing: []TaskDefinition{td},
-		Accounts: []Account{{AccountID: "111111111111", AccountName: td.AccountName, OUNames: td.OUNames, Targets: 1, Fail: 1}},
-		Trend:    []Day{{DT: "2026-11-30", Targets: 1, Fail: 1}}}
+		Accounts: []Account{{AccountID: "111111111111", AccountName: td.AccountName, OUNames: td.OUNames, Counts: Counts{Targets: 1, Fail: 1}}},
+		Trend:    []Day{{DT: "2026-11-30", Counts: Counts{Targets: 1, Fail: 1}}}}
 }
 
 func TestRenderingKeepsUntrustedStringsInert(t *testing.T) {

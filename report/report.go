@@ -62,22 +62,27 @@ type RunInfo struct {
 	Excluded  []string  `json:"excluded_accounts"`
 }
 
-// Account is one account's posture, as ecsaudit_posture_accounts: targets
-// by state, and its fresh targets' task definitions by verdict.
+// Account is one account's posture, as ecsaudit_posture_accounts.
 type Account struct {
-	AccountID         string   `json:"account_id"`
-	AccountName       string   `json:"account_name"`
-	OUPath            string   `json:"ou_path"`
-	OUNames           string   `json:"ou_names"`
-	Targets           int64    `json:"targets"`
-	TargetsStale      int64    `json:"targets_stale"`
-	TargetsNotScanned int64    `json:"targets_not_scanned"`
-	TaskDefinitions   int64    `json:"task_definitions"`
-	Fail              int64    `json:"fail"`
-	Pass              int64    `json:"pass"`
-	NotApplicable     int64    `json:"not_applicable"`
-	Errors            int64    `json:"errors"`
-	ShareCompliant    *float64 `json:"share_compliant"` // PASS / (PASS + FAIL + ERROR); nil when nothing counts
+	AccountID   string `json:"account_id"`
+	AccountName string `json:"account_name"`
+	OUPath      string `json:"ou_path"`
+	OUNames     string `json:"ou_names"`
+	Counts
+	ShareCompliant *float64 `json:"share_compliant"` // PASS / (PASS + FAIL + ERROR); nil when nothing counts
+}
+
+// Counts are targets by state, and the task definitions of the fresh ones
+// by verdict.
+type Counts struct {
+	Targets           int64 `json:"targets"`
+	TargetsStale      int64 `json:"targets_stale"`
+	TargetsNotScanned int64 `json:"targets_not_scanned"`
+	TaskDefinitions   int64 `json:"task_definitions"`
+	Fail              int64 `json:"fail"`
+	Pass              int64 `json:"pass"`
+	NotApplicable     int64 `json:"not_applicable"`
+	Errors            int64 `json:"errors"`
 }
 
 // TaskDefinition is one failing (or unreadable) task definition revision.
@@ -127,15 +132,8 @@ type Changes struct {
 
 // Day is the posture as of one posture day, summed over the organization.
 type Day struct {
-	DT                string `json:"dt"`
-	Targets           int64  `json:"targets"`
-	TargetsStale      int64  `json:"targets_stale"`
-	TargetsNotScanned int64  `json:"targets_not_scanned"`
-	TaskDefinitions   int64  `json:"task_definitions"`
-	Fail              int64  `json:"fail"`
-	Pass              int64  `json:"pass"`
-	NotApplicable     int64  `json:"not_applicable"`
-	Errors            int64  `json:"errors"`
+	DT string `json:"dt"`
+	Counts
 }
 
 // Load reads the datasets at src and computes the posture as of now's day
@@ -301,7 +299,7 @@ type scanInfo struct {
 	rows   []findingDetail  // FAIL and ERROR rows (FAIL only, without reasons, for detailFailing)
 }
 
-func (d *Day) add(t target, need map[scanKey]*scanInfo) {
+func (d *Counts) add(t target, need map[scanKey]*scanInfo) {
 	d.Targets++
 	switch t.state {
 	case StateStale:
@@ -345,16 +343,21 @@ func readFindings(ctx context.Context, src output.Source, runs []*run, need map[
 		for _, a := range r.attempts {
 			key := a.FindingsKey()
 			var err error
+			// tallyRow counts a row into its task definition's worst verdict
+			// and returns its scan, nil when no posture needs it.
+			tallyRow := func(account, region, arn, result string) *scanInfo {
+				s := need[scanKey{r.id, account, region}]
+				if s != nil {
+					h := maphash.String(seed, arn)
+					tds[h] = td{scan: s, worst: max(tds[h].worst, weight(result))}
+				}
+				return s
+			}
 			if detailed[r.id] {
 				err = output.Read(ctx, src, key, func(f findingDetail) error {
-					s := need[scanKey{r.id, f.AccountID, f.Region}]
-					if s == nil {
-						return nil
-					}
-					h := maphash.String(seed, f.TaskDefinitionARN)
-					t := tds[h]
-					tds[h] = td{scan: s, worst: max(t.worst, weight(f.Result))}
+					s := tallyRow(f.AccountID, f.Region, f.TaskDefinitionARN, f.Result)
 					switch {
+					case s == nil:
 					case s.detail == detailFull:
 						if s.states == nil {
 							s.states = map[string]int64{}
@@ -371,13 +374,7 @@ func readFindings(ctx context.Context, src output.Source, runs []*run, need map[
 				})
 			} else {
 				err = output.Read(ctx, src, key, func(f findingTally) error {
-					s := need[scanKey{r.id, f.AccountID, f.Region}]
-					if s == nil {
-						return nil
-					}
-					h := maphash.String(seed, f.TaskDefinitionARN)
-					t := tds[h]
-					tds[h] = td{scan: s, worst: max(t.worst, weight(f.Result))}
+					tallyRow(f.AccountID, f.Region, f.TaskDefinitionARN, f.Result)
 					return nil
 				})
 			}
@@ -467,11 +464,11 @@ func (r *Report) detail(targets []target, need map[scanKey]*scanInfo) (failing, 
 // accountsOf sums targets per account of the organization, as
 // ecsaudit_posture_accounts.
 func accountsOf(org []orgAccount, targets []target, need map[scanKey]*scanInfo) []Account {
-	byID := map[string]*Day{}
+	byID := map[string]*Counts{}
 	for _, t := range targets {
 		d := byID[t.account.id]
 		if d == nil {
-			d = &Day{}
+			d = &Counts{}
 			byID[t.account.id] = d
 		}
 		d.add(t, need)
@@ -480,9 +477,7 @@ func accountsOf(org []orgAccount, targets []target, need map[scanKey]*scanInfo) 
 	for _, a := range org {
 		acct := Account{AccountID: a.id, AccountName: a.name, OUPath: a.ouPath, OUNames: a.ouNames}
 		if d := byID[a.id]; d != nil {
-			acct.Targets, acct.TargetsStale, acct.TargetsNotScanned = d.Targets, d.TargetsStale, d.TargetsNotScanned
-			acct.Fail, acct.Pass, acct.NotApplicable, acct.Errors = d.Fail, d.Pass, d.NotApplicable, d.Errors
-			acct.TaskDefinitions = d.TaskDefinitions
+			acct.Counts = *d
 			if den := d.Pass + d.Fail + d.Errors; den > 0 {
 				share := float64(d.Pass) / float64(den)
 				acct.ShareCompliant = &share
