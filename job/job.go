@@ -11,7 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -76,6 +80,13 @@ type Config struct {
 	// Grace is how long in-flight targets may run on after ctx is cancelled
 	// (SIGTERM) before they are abandoned.
 	Grace time.Duration
+
+	// Progress, when set, is called from one goroutine after every
+	// finished target and once more at the end with Done set; it must
+	// return quickly. ProgressEvery, when positive, logs the same counts
+	// at that interval (the JSON progress lines of a run off a terminal).
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 
 	RunID     string
 	AttemptID string // unique to this process; names the output files; begins with RunID
@@ -177,7 +188,9 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 
 	var g errgroup.Group // not WithContext: one target's failure never cancels another
 	g.SetLimit(max(cfg.Concurrency, 1))
+	r.discovering.Store(true)
 	for t := range targets {
+		r.discovered.Add(1)
 		if ctx.Err() != nil {
 			results <- t.notStarted()
 			continue
@@ -187,6 +200,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 			return nil
 		})
 	}
+	r.discovering.Store(false)
 	g.Wait()
 	close(results)
 	if err := <-collected; err != nil {
@@ -230,10 +244,26 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 		r.row.Status = StatusComplete
 	}
 	row, err := r.commit(nil)
+	if cfg.Progress != nil {
+		p := r.progress()
+		p.Done, p.Worst, p.Excluded = true, r.track.worst(), slices.Sorted(slices.Values(r.track.excluded))
+		p.FailByRule = maps.Clone(r.track.failByRule)
+		cfg.Progress(p)
+	}
 	if err != nil {
 		return row, err
 	}
 	return row, r.checkShards(context.WithoutCancel(ctx))
+}
+
+// progress returns the counts so far; only the collector calls it, and Run
+// once the collector is done.
+func (r *run) progress() Progress {
+	return Progress{
+		TargetsDone: r.row.Targets, TargetsTotal: r.discovered.Load() + r.track.skipped, Discovering: r.discovering.Load(),
+		Described: r.row.TaskDefinitions - r.row.Carried, Carried: r.row.Carried, Fail: r.row.Fail,
+		Elapsed: time.Since(r.cfg.Started),
+	}
 }
 
 // run is the state of one Run; only the collector goroutine touches row
@@ -250,6 +280,10 @@ type run struct {
 	mine     func(id string) bool        // whether this shard scans the account
 	cache    *cache                      // nil: describe everything
 	keep     map[arnKey]now              // revisions carried, with their status and use now; the collector's
+
+	discovered  atomic.Int64 // targets discovery handed to the fan-out
+	discovering atomic.Bool
+	track       tracker // the collector's
 }
 
 // abort discards everything written: an output that failed mid-run
@@ -278,13 +312,25 @@ func (r *run) commit(cause error) (output.Run, error) {
 // drains the rest.
 func (r *run) collect(ctx context.Context, results <-chan result, cancel context.CancelFunc) error {
 	var werr error
-	tick := time.NewTicker(10 * time.Second)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if r.cfg.ProgressEvery > 0 {
+		t := time.NewTicker(r.cfg.ProgressEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
-		case <-tick.C:
-			r.log.Info("progress", "targets_done", r.row.Targets, "task_definitions", r.row.TaskDefinitions,
-				"findings", r.row.Findings, "fail", r.row.Fail, "targets_not_scanned", r.row.TargetsNotScanned, "accounts_not_scanned", r.row.AccountsNotScanned)
+		case <-tick:
+			p := r.progress()
+			eta, ok := p.ETA()
+			etaS := any(nil)
+			if ok {
+				etaS = int64(eta.Seconds())
+			}
+			r.log.Info("progress", "targets_done", p.TargetsDone, "targets_total", p.TargetsTotal, "discovering", p.Discovering,
+				"percent", math.Round(p.Percent()*10)/10, "eta_s", etaS, "described", p.Described, "carried", p.Carried,
+				"rate", math.Round(p.Rate()*10)/10, "task_definitions", r.row.TaskDefinitions, "findings", r.row.Findings,
+				"fail", r.row.Fail, "targets_not_scanned", r.row.TargetsNotScanned, "accounts_not_scanned", r.row.AccountsNotScanned)
 			continue
 		case res, ok := <-results:
 			if !ok {
@@ -319,6 +365,9 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 			if werr != nil {
 				cancel()
 			}
+			if r.cfg.Progress != nil {
+				r.cfg.Progress(r.progress())
+			}
 		}
 	}
 }
@@ -337,6 +386,10 @@ func (r *run) count(res result) {
 		if c.Region != "" {
 			r.row.Targets++
 		}
+		if c.Region != "" && c.Status == Skipped && c.ErrorCode != "Interrupted" {
+			r.track.skipped++ // never handed to the fan-out
+		}
+		r.track.coverage(c)
 		switch c.Status {
 		case Scanned:
 			r.row.TargetsScanned++
@@ -355,6 +408,7 @@ func (r *run) count(res result) {
 
 // countFinding adds one findings row to the run's counts.
 func (r *run) countFinding(f output.Finding) {
+	r.track.finding(f)
 	r.row.Findings++
 	switch check.Result(f.Result) {
 	case check.Fail:

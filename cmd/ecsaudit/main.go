@@ -3,6 +3,7 @@
 // containers as root", and writes Parquet findings for Athena.
 //
 //	ecsaudit scan [flags]   scan the organization (or --simulate one)
+//	ecsaudit report [flags] show the posture of a scan's output (text, json, markdown, csv, html)
 //	ecsaudit remediate [flags]  plan (and --apply) the fix of failing revisions
 //	ecsaudit sim [flags]    serve a simulated organization on loopback
 //	ecsaudit version        print the version
@@ -57,6 +58,7 @@ const topUsage = `usage: ecsaudit <command> [flags]
 commands:
   scan      scan the organization's ECS task definitions (see 'ecsaudit scan --help')
   remediate plan, and with --apply register, the fix of failing task definitions (see 'ecsaudit remediate --help')
+  report    show the organization's posture from the scan's output (see 'ecsaudit report --help')
   sim       serve a simulated organization on loopback (see 'ecsaudit sim --help')
   version   print the version
 `
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		code, err = scanCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "remediate":
 		code, err = remediateCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "report":
+		err = reportCommand(ctx, args[1:], getenv, stdout)
 	case "sim":
 		err = simCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
@@ -80,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 	default:
-		err = usagef("unknown command %q (want scan, remediate, sim or version)", args[0])
+		err = usagef("unknown command %q (want scan, report, remediate, sim or version)", args[0])
 	}
 	var ue usageError
 	switch {

@@ -16,8 +16,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/assume"
+	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/internal/clitest"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )

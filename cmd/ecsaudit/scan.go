@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go/logging"
+
 	"github.com/ecsaudit/ecsaudit/accounts"
 	"github.com/ecsaudit/ecsaudit/assume"
 	"github.com/ecsaudit/ecsaudit/check"
@@ -59,6 +61,7 @@ type scanFlags struct {
 	LogLevel            string        `json:"-"`
 	LogFormat           string        `json:"-"`
 	CPUProfile          string        `json:"-"`
+	ProgressInterval    time.Duration `json:"-"`
 }
 
 func (f *scanFlags) bind(fs *flag.FlagSet) {
@@ -93,11 +96,13 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, JSON otherwise)")
 	fs.StringVar(&f.CPUProfile, "cpu-profile", "", "write a CPU profile of the run to this `file`, for go tool pprof")
+	fs.DurationVar(&f.ProgressInterval, "progress-interval", 10*time.Second, "off a terminal, log a progress line (targets done and total, percent, eta_s, rate…) this often; on a terminal a progress bar shows instead")
 }
 
 var (
-	regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
-	runIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$`)
+	runIDPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	accountIDPattern = regexp.MustCompile(`^\d{12}$`)
 )
 
 // validate checks every value, so that bad input fails before anything is
@@ -141,10 +146,13 @@ func (f *scanFlags) validate() error {
 	if f.CallTimeout < time.Second || f.CallTimeout > 10*time.Minute {
 		return fmt.Errorf("call-timeout %v: want 1s to 10m", f.CallTimeout)
 	}
+	if f.ProgressInterval < 100*time.Millisecond || f.ProgressInterval > time.Hour {
+		return fmt.Errorf("progress-interval %v: want 100ms to 1h", f.ProgressInterval)
+	}
 	if f.Grace < 0 || f.Grace > 10*time.Minute {
 		return fmt.Errorf("grace %v: want 0 to 10m", f.Grace)
 	}
-	if f.ExpectedBucketOwner != "" && !regexp.MustCompile(`^\d{12}$`).MatchString(f.ExpectedBucketOwner) {
+	if f.ExpectedBucketOwner != "" && !accountIDPattern.MatchString(f.ExpectedBucketOwner) {
 		return fmt.Errorf("expected-bucket-owner %q: want a 12-digit account id", f.ExpectedBucketOwner)
 	}
 	if f.Shard != "" {
@@ -194,7 +202,22 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := f.validate(); err != nil {
 		return exitUsage, usageError{err}
 	}
-	log, err := newLogger(f.LogLevel, f.LogFormat, stderr)
+	// On a terminal, a progress bar; the log prints above it. Off a
+	// terminal, the job logs a progress line every progressEvery.
+	var display *progressDisplay
+	logTo, logFormat := stderr, f.LogFormat
+	if isTerminal(stderr) {
+		if logFormat == "auto" {
+			logFormat = "text"
+		}
+		if _, err := newLogger(f.LogLevel, logFormat, io.Discard); err != nil {
+			return exitUsage, usageError{err}
+		}
+		display = newProgressDisplay(stderr)
+		defer display.Stop()
+		logTo = display
+	}
+	log, err := newLogger(f.LogLevel, logFormat, logTo)
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
@@ -245,6 +268,10 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		defer func() { pprof.StopCPUProfile(); prof.Close() }()
 	}
+	if display != nil {
+		// The SDK's own warnings go above the bar too.
+		awsCfg.Logger = logging.NewStandardLogger(display)
+	}
 	opts, _ := json.Marshal(f)
 	cfg := job.Config{
 		AWS: awsCfg, RoleName: f.RoleName, ExternalID: f.ExternalID,
@@ -253,6 +280,18 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		Previous: earlier, Full: f.Full, Shard: part,
 		RunID: runID, AttemptID: attemptID, Started: started, Version: version, Options: string(opts),
 		Logger: log.With("run_id", runID),
+	}
+	var final job.Progress
+	cfg.Progress = func(p job.Progress) {
+		if p.Done {
+			final = p
+		}
+		if display != nil {
+			display.Update(p)
+		}
+	}
+	if display == nil {
+		cfg.ProgressEvery = f.ProgressInterval
 	}
 	var pubs publishers
 	if f.SecurityHub {
@@ -273,7 +312,10 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	if errors.Is(err, job.ErrScope) {
 		return exitUsage, usageError{err}
 	}
-	printSummary(stdout, row, f.Output)
+	if display != nil {
+		display.Stop() // before the summary: the bar is gone, nothing interleaves
+	}
+	printSummary(stdout, row, final, f.Output)
 	if errors.Is(err, job.ErrShardsDisagree) {
 		return exitDisagree, nil // the job logged why
 	}
@@ -337,23 +379,44 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, o)), nil
 	case "auto":
-		if f, ok := w.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				return slog.New(slog.NewTextHandler(w, o)), nil
-			}
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, o)), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("log-format %q: want json, text or auto", format)
 }
 
-func printSummary(w io.Writer, r output.Run, dest string) {
+func printSummary(w io.Writer, r output.Run, p job.Progress, dest string) {
 	skipped := r.Targets - r.TargetsScanned - r.TargetsNotScanned
 	fmt.Fprintf(w, "ecsaudit run %s: %s\n", r.RunID, r.Status)
 	fmt.Fprintf(w, "  accounts %d (not scanned %d), targets %d: scanned %d, not scanned %d, skipped %d\n", r.Accounts, r.AccountsNotScanned, r.Targets, r.TargetsScanned, r.TargetsNotScanned, skipped)
-	fmt.Fprintf(w, "  task definitions %d, findings %d: FAIL %d, PASS %d, NOT_APPLICABLE %d, ERROR %d\n", r.TaskDefinitions, r.Findings, r.Fail, r.Pass, r.NotApplicable, r.Errors)
+	fmt.Fprintf(w, "  task definitions %d (carried %d), findings %d: FAIL %d, PASS %d, NOT_APPLICABLE %d, ERROR %d\n", r.TaskDefinitions, r.Carried, r.Findings, r.Fail, r.Pass, r.NotApplicable, r.Errors)
+	if n := p.FailByRule[check.HostAccessRuleID]; n > 0 {
+		fmt.Fprintf(w, "    of the FAILs: control %d, host-access rule %d\n", r.Fail-n, n)
+	}
 	fmt.Fprintf(w, "  api calls %d, throttled %d, %s\n", r.APICalls, r.ThrottledCalls, r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond))
+	if len(p.Excluded) > 0 {
+		fmt.Fprintf(w, "  excluded accounts: %s\n", strings.Join(p.Excluded, ", "))
+	}
 	fmt.Fprintf(w, "  output %s\n", dest)
+	if len(p.Worst) > 0 {
+		fmt.Fprintf(w, "  worst failing task definitions (most failing containers first):\n")
+		for _, t := range p.Worst {
+			fmt.Fprintf(w, "    %s %-14s %s:%d  %s\n", t.AccountID, t.Region, printable(t.Family), t.Revision, printable(strings.Join(t.Containers, ", ")))
+		}
+	}
+}
+
+// printable keeps an untrusted name from sending control sequences to a
+// terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // publishers hands a run's findings to each of several destinations.
