@@ -61,6 +61,10 @@ const (
 var smallSpec = simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 40, NonCompliantShare: 0.1,
 	ServiceShare: serviceShare, StandaloneShare: standaloneShare}
 
+// wideSpec is the wide organization: 1,000 accounts × 17 regions × 50 revisions.
+var wideSpec = simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1,
+	ServiceShare: serviceShare, StandaloneShare: standaloneShare}
+
 // scenarios returns every scenario by name. The budgets are ecsaudit's
 // defaults (10 requests/s, burst 10, 32 targets at once); where an org is
 // too large to scan at AWS's real pace within minutes, both the simulator's
@@ -79,9 +83,19 @@ func scenarios() map[string]scenario {
 			name: "wide",
 			about: "1,000 accounts × 17 regions × 50 revisions = 850,000 revisions; " +
 				"ECS bucket and client rate ×10 (bucket 500/200 per s, --ecs-rate 100)",
-			org: func() (*simorg.Org, error) {
-				return simorg.Generate(simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1,
-					ServiceShare: serviceShare, StandaloneShare: standaloneShare}), nil
+			org:   func() (*simorg.Org, error) { return simorg.Generate(wideSpec), nil },
+			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			baselineAccounts: 2,
+		},
+		{
+			name: "warm-wide",
+			about: "the wide organization scanned cold, then the next night (2% new revisions) " +
+				"incrementally against the cold run's output; ×10 as wide",
+			org: func() (*simorg.Org, error) { return simorg.Generate(wideSpec), nil },
+			next: func() (*simorg.Org, error) {
+				s := wideSpec
+				s.NewRevisionsShare = 0.02
+				return simorg.Generate(s), nil
 			},
 			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
 			baselineAccounts: 2,
