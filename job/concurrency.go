@@ -6,10 +6,11 @@ package job
 // concurrency is computed from; docs/performance.md says where they come
 // from.
 const (
-	// targetsPerCPU: a target makes about 10-15 calls a second and each
-	// costs about 1 ms of client CPU, so one CPU carries about 64 targets
-	// with room for the output.
-	targetsPerCPU = 64
+	// targetsPerCPU: a target makes about 10-15 calls a second at about
+	// 0.5 ms of client CPU each; measured, 128 targets in flight kept 0.65
+	// of a core busy (small, docs/performance.md), so one CPU carries 128
+	// with room for the output and for a busier host.
+	targetsPerCPU = 128
 	// connsPerTarget: its describes in flight and its one usage call.
 	connsPerTarget = describeWorkers + 1
 	// maxTargetsInMemory: at about 0.5 MiB a target (its responses, its

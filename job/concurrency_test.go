@@ -12,13 +12,12 @@ func TestConcurrency(t *testing.T) {
 		openFiles uint64
 		want      int
 	}{
-		{"one CPU", 1, 0, 64},
-		{"two CPUs", 2, 1 << 20, 128},
-		{"four CPUs: the memory budget", 4, 1 << 20, 256},
+		{"one CPU", 1, 0, 128},
+		{"two CPUs: the memory budget", 2, 1 << 20, 256},
 		{"many CPUs: the memory budget", 64, 0, 256},
 		{"few descriptors", 2, 256, 25},
 		{"almost none", 2, 4, 1},
-		{"no CPU reported", 0, 0, 64},
+		{"no CPU reported", 0, 0, 128},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
