@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/ecsaudit/ecsaudit/job"
@@ -16,4 +17,17 @@ func defaultConcurrency() int {
 		rl.Cur = 0 // unknown
 	}
 	return job.Concurrency(runtime.GOMAXPROCS(0), rl.Cur)
+}
+
+// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
+// another: the scan's budget of 256 MiB resident, less the binary and what
+// the runtime keeps outside its heap. Near it the garbage collector runs
+// more often instead of letting the heap grow to twice what is live.
+const memoryLimit = 200 << 20
+
+// setMemoryLimit applies memoryLimit when the environment sets none.
+func setMemoryLimit(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 }
