@@ -2,52 +2,42 @@ package job
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 
-	"github.com/ecsaudit/ecsaudit/accounts"
 	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/output"
 )
 
-// arnKey is a revision's ARN, hashed to keep the cache small: 850,000
-// revisions take tens of MiB, not the hundreds their rows would.
-type arnKey [16]byte
-
-func keyOf(arn string) arnKey {
-	h := sha256.Sum256([]byte(arn))
-	return arnKey(h[:16])
-}
+// aheadRows bounds the earlier findings rows read ahead for targets that
+// have not started yet: about 12 MiB of rows, several times what the
+// targets in flight at once hold in a large organization.
+const aheadRows = 20_000
 
 // cache is what an earlier run evaluated under the same rule. Task
 // definition revisions are immutable — one ARN, one content — so a revision
 // found here is not described again: its rows are carried into this run.
-// It is read-only once loaded, so targets look it up concurrently.
+// Each target reads its own earlier rows when it runs, once; the cache holds
+// only where each target's rows are, not the rows.
 type cache struct {
-	from []output.Previous
-	rows map[arnKey]uint16 // rows the revision had; ERROR rows are never cached
+	from    []output.Previous
+	earlier *output.ByTarget
 }
 
-// carried is one revision a target took from the cache.
+// carried is one revision a target took from the cache, with its earlier
+// rows.
 type carried struct {
-	key    arnKey
+	arn    string
 	status string // as listed now: the one field of a revision that changes
-	arn    string // until the target is done; not kept
-	use    inUse  // what runs it now
-}
-
-// now is what changes of a carried revision: its status and what runs it.
-type now struct {
-	status string
-	use    inUse
+	rows   []output.Finding
 }
 
 // loadCache finds the newest earlier run that committed its findings under
-// the same rule version and switches, and indexes its evaluated revisions.
-// A run that was partial or interrupted qualifies: every non-ERROR row it
-// committed is exactly as valid as a complete run's, but a target it did
-// not fully scan has no PASS rows, so its revisions are not taken.
-// Only accounts mine takes are indexed: a shard holds its own share.
+// the same rule version and switches, and indexes where each target's rows
+// are in its findings files. A run that was partial or interrupted
+// qualifies: every non-ERROR row it committed is exactly as valid as a
+// complete run's, but a target it did not fully scan has no PASS rows, so
+// its revisions are not taken. Only accounts mine takes are indexed: a shard
+// holds its own share.
 func loadCache(ctx context.Context, src output.Source, runID string, rule check.Options, mine func(account string) bool) (*cache, error) {
 	prev, err := output.FindPrevious(ctx, src, func(r output.Run) bool {
 		return r.RunID != runID && r.Status != StatusFailed &&
@@ -56,92 +46,76 @@ func loadCache(ctx context.Context, src output.Source, runID string, rule check.
 	if err != nil || len(prev) == 0 {
 		return nil, err
 	}
-	c := &cache{from: prev, rows: map[arnKey]uint16{}}
-	type arnRow struct {
-		ARN       string `parquet:"task_definition_arn"`
-		Result    string `parquet:"result"`
-		AccountID string `parquet:"account_id"`
-		Region    string `parquet:"region"`
-	}
 	type targetRow struct {
 		AccountID string `parquet:"account_id"`
 		Region    string `parquet:"region"`
 		Status    string `parquet:"status"`
 	}
+	// A target not fully scanned wrote no PASS rows, so its revisions'
+	// rows are incomplete: describe them again. (A target belongs to one
+	// shard of a run, so one set serves every shard's files.)
+	partial := map[output.Target]bool{}
+	keys := make([]string, 0, len(prev))
 	for _, p := range prev {
-		// A target not fully scanned wrote no PASS rows, so its revisions'
-		// rows are incomplete: describe them again.
-		partial := map[[2]string]bool{}
 		err := output.Read(ctx, src, p.CoverageKey(), func(r targetRow) error {
 			if r.Status != Scanned {
-				partial[[2]string{r.AccountID, r.Region}] = true
+				partial[output.Target{Account: r.AccountID, Region: r.Region}] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read earlier coverage: %w", err)
 		}
-		err = output.Read(ctx, src, p.FindingsKey(), func(r arnRow) error {
-			if r.Result != string(check.Error) && r.ARN != "" && mine(r.AccountID) && !partial[[2]string{r.AccountID, r.Region}] {
-				k := keyOf(r.ARN)
-				c.rows[k] = min(c.rows[k]+1, 65535)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read earlier findings: %w", err)
-		}
+		keys = append(keys, p.FindingsKey())
 	}
-	return c, nil
+	earlier, err := output.OpenByTarget(ctx, src, keys, func(t output.Target) bool {
+		return mine(t.Account) && !partial[t]
+	}, aheadRows)
+	if err != nil {
+		return nil, fmt.Errorf("read earlier findings: %w", err)
+	}
+	return &cache{from: prev, earlier: earlier}, nil
 }
 
-// lookup returns how many rows the revision had, zero when it must be
-// described.
-func (c *cache) lookup(arn string) int {
+// rows returns the earlier evaluated rows of target t by revision ARN,
+// ERROR rows left out. It reads them from the output the first time and
+// returns nothing the second.
+func (c *cache) rows(t target) (map[string][]output.Finding, error) {
 	if c == nil {
-		return 0
+		return nil, nil
 	}
-	return int(c.rows[keyOf(arn)])
-}
-
-// carry copies the earlier run's rows of every revision in keep into w,
-// marked as carried, with the status the revision has now, what runs it now
-// and the account's current name and OU. It streams: one earlier row at a time.
-func (c *cache) carry(ctx context.Context, src output.Source, w *output.Writer, runID, attemptID string,
-	keep map[arnKey]now, accts map[string]accounts.Account, count func(output.Finding)) error {
-	batch := make([]output.Finding, 0, 1024)
-	flush := func() error {
-		err := w.Findings(ctx, batch)
-		batch = batch[:0]
-		return err
+	rows, err := c.earlier.Rows(output.Target{Account: t.account.ID, Region: t.region})
+	if err != nil {
+		return nil, fmt.Errorf("read earlier findings: %w", err)
 	}
-	for _, p := range c.from {
-		err := output.Read(ctx, src, p.FindingsKey(), func(f output.Finding) error {
-			if f.Result == string(check.Error) {
-				return nil
-			}
-			n, ok := keep[keyOf(f.TaskDefinitionARN)]
-			if !ok {
-				return nil
-			}
-			f.RunID, f.AttemptID, f.Carried, f.Status = runID, attemptID, true, n.status
-			n.use.mark(&f)
-			if a, ok := accts[f.AccountID]; ok {
-				f.AccountName, f.OUPath, f.OUNames = output.Text(a.Name), a.OUPath, output.Text(a.OUNames)
-			}
-			count(f)
-			batch = append(batch, f)
-			if len(batch) == cap(batch) {
-				return flush()
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("carry earlier findings: %w", err)
+	byARN := map[string][]output.Finding{}
+	for _, f := range rows {
+		if f.Result != string(check.Error) && f.TaskDefinitionARN != "" {
+			byARN[f.TaskDefinitionARN] = append(byARN[f.TaskDefinitionARN], f)
 		}
 	}
-	if len(batch) > 0 {
-		return flush()
+	return byARN, nil
+}
+
+// close releases the earlier findings: nothing is read after the last
+// target.
+func (c *cache) close() error {
+	if c == nil {
+		return nil
 	}
-	return nil
+	return c.earlier.Close()
+}
+
+// carry returns k's earlier rows as this run's: marked as carried, with the
+// status the revision has now, what runs it now and the account's current
+// name and OU.
+func (k carried) carry(t target, use inUse) []output.Finding {
+	rows := make([]output.Finding, 0, len(k.rows))
+	for _, f := range k.rows {
+		f.Carried, f.Status = true, k.status
+		use.mark(&f)
+		f.AccountName, f.OUPath, f.OUNames = output.Text(t.account.Name), t.account.OUPath, output.Text(t.account.OUNames)
+		rows = append(rows, f)
+	}
+	return rows
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecsaudit/ecsaudit/accounts"
 	"github.com/ecsaudit/ecsaudit/check"
 	"github.com/ecsaudit/ecsaudit/output"
 )
@@ -55,7 +56,12 @@ func TestCacheNeverCrossesRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.lookup(arn) > 0; got != tt.carried {
+			defer c.close()
+			rows, err := c.rows(target{account: accounts.Account{ID: "123456789012"}, region: "us-east-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rows[arn]) > 0; got != tt.carried {
 				t.Errorf("carried = %v, want %v (written under %s %q, now %s %q)", got, tt.carried, tt.ruleVersion, tt.written, check.RuleVersion, tt.now)
 			}
 		})

@@ -100,8 +100,8 @@ type Config struct {
 // Publisher takes a run's findings to a second destination, such as
 // Security Hub, before the run commits.
 type Publisher interface {
-	// Add is called with the rows of each finished target, and with each
-	// carried findings row, from one goroutine at a time.
+	// Add is called with the rows of each finished target, carried rows
+	// included, from one goroutine at a time.
 	Add(findings []output.Finding, coverage []output.Coverage)
 	// Finish delivers what was added. Its rows are written to the exports
 	// dataset; an error makes a complete run partial, and the rows say why.
@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &run{cfg: cfg, log: log, w: w, keep: map[arnKey]now{}}
+	r := &run{cfg: cfg, log: log, w: w}
 	r.row = output.Run{
 		RunID: cfg.RunID, AttemptID: cfg.AttemptID, StartedAt: cfg.Started, Version: cfg.Version,
 		RuleVersion: check.RuleVersion, RuleOptions: cfg.Rule.String(), Options: cfg.Options,
@@ -202,21 +202,12 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	}
 	r.discovering.Store(false)
 	g.Wait()
+	if err := r.cache.close(); err != nil {
+		log.Warn("closing earlier findings", "error", err.Error())
+	}
 	close(results)
 	if err := <-collected; err != nil {
 		return r.abort(err)
-	}
-	if len(r.keep) > 0 {
-		// The carried rows were counted in their targets' coverage: a
-		// failure here would be a silent gap, so it fails the run.
-		count := r.countFinding
-		if cfg.Publisher != nil {
-			count = func(f output.Finding) { r.countFinding(f); cfg.Publisher.Add([]output.Finding{f}, nil) }
-		}
-		err := r.cache.carry(context.WithoutCancel(ctx), r.cfg.Previous, w, cfg.RunID, cfg.AttemptID, r.keep, r.accounts, count)
-		if err != nil {
-			return r.abort(err)
-		}
 	}
 	var exportErr error
 	if cfg.Publisher != nil && ctx.Err() == nil {
@@ -275,13 +266,11 @@ type run struct {
 	row  output.Run
 	tree map[string]accounts.Placement
 
-	listed   []string                    // every account id the organization listed
-	accounts map[string]accounts.Account // this run's accounts, by id
-	mine     func(id string) bool        // whether this shard scans the account
-	cache    *cache                      // nil: describe everything
-	keep     map[arnKey]now              // revisions carried, with their status and use now; the collector's
-
-	discovered  atomic.Int64 // targets discovery handed to the fan-out
+	listed      []string                    // every account id the organization listed
+	accounts    map[string]accounts.Account // this run's accounts, by id
+	mine        func(id string) bool        // whether this shard scans the account
+	cache       *cache                      // nil: describe everything
+	discovered  atomic.Int64                // targets discovery handed to the fan-out
 	discovering atomic.Bool
 	track       tracker // the collector's
 }
@@ -351,9 +340,6 @@ func (r *run) collect(ctx context.Context, results <-chan result, cancel context
 			}
 			for i := range res.usage {
 				res.usage[i].RunID, res.usage[i].AttemptID = r.cfg.RunID, r.cfg.AttemptID
-			}
-			for _, c := range res.carried {
-				r.keep[c.key] = now{status: c.status, use: c.use}
 			}
 			if err := r.w.Coverage(ctx, res.coverage); err != nil {
 				werr = fmt.Errorf("write coverage: %w", err)

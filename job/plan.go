@@ -99,6 +99,6 @@ func (r *run) loadCache(ctx context.Context) error {
 	}
 	r.cache = c
 	r.row.PreviousRunID = c.from[0].Run.RunID
-	r.log.Info("earlier verdicts loaded", "previous_run_id", r.row.PreviousRunID, "revisions", len(c.rows))
+	r.log.Info("earlier verdicts indexed", "previous_run_id", r.row.PreviousRunID)
 	return nil
 }

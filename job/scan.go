@@ -22,7 +22,6 @@ type result struct {
 	coverage []output.Coverage
 	findings []output.Finding
 	usage    []output.Usage
-	carried  []carried
 	apiCalls int64
 }
 
@@ -46,23 +45,25 @@ func (r *run) scan(ctx context.Context, t target) result {
 	cov := coverageRow(t.account, t.region, Scanned, "", "")
 	cov.StartedAt = started.UTC()
 	var kept []carried
-	var keptRows int
 	done := func(findings []output.Finding) result {
 		cov.APICalls, cov.ThrottledCalls = calls.Calls(), calls.Throttled()
 		rows, counts := (<-used).record(&cov, t)
 		for i := range findings {
 			lookup(counts, findings[i].TaskDefinitionARN).mark(&findings[i])
 		}
-		for i := range kept {
-			kept[i].use = lookup(counts, kept[i].arn)
-		}
 		cov.DurationMS = time.Since(started).Milliseconds()
 		if cov.Status != Scanned {
 			// A target not fully scanned must not look compliant in part:
 			// its FAIL, NOT_APPLICABLE and ERROR rows stand, its PASS rows go.
 			findings = slices.DeleteFunc(findings, func(f output.Finding) bool { return f.Result == string(check.Pass) })
+		} else {
+			// Carried rows go with the target's own, so that the output
+			// holds each target's rows together.
+			for _, k := range kept {
+				findings = append(findings, k.carry(t, lookup(counts, k.arn))...)
+			}
 		}
-		cov.Findings = int64(len(findings) + keptRows)
+		cov.Findings = int64(len(findings))
 		if cov.Status != Scanned {
 			log.Warn("target not fully scanned", "status", cov.Status, "error_code", cov.ErrorCode, "error", cov.ErrorMessage)
 		} else {
@@ -71,10 +72,17 @@ func (r *run) scan(ctx context.Context, t target) result {
 		if cov.Status == Scanned && cov.UsageStatus != UsageRead {
 			log.Warn("what runs in the target is unknown", "usage_status", cov.UsageStatus, "error_code", cov.UsageErrorCode, "error", cov.UsageErrorMessage)
 		}
-		return result{coverage: []output.Coverage{cov}, findings: findings, usage: rows, carried: kept, apiCalls: cov.APICalls}
+		return result{coverage: []output.Coverage{cov}, findings: findings, usage: rows, apiCalls: cov.APICalls}
 	}
 
 	refs, err := taskdefs.List(ctx, client, r.cfg.Revisions)
+	// The earlier rows are taken either way, so that none wait for a
+	// target that will not ask again.
+	earlier, cerr := r.cache.rows(t)
+	if cerr != nil {
+		// Only slower: the target's revisions are described again.
+		log.Warn("earlier findings unreadable; describing the target's revisions", "error", cerr.Error())
+	}
 	if err != nil {
 		status, code, msg := classify(err)
 		cov.Status, cov.ErrorCode, cov.ErrorMessage = status, code, output.Text(msg)
@@ -84,10 +92,9 @@ func (r *run) scan(ctx context.Context, t target) result {
 	// Revisions an earlier run evaluated are immutable: carry their rows.
 	todo, carriedRefs := refs[:0:0], refs[:0:0]
 	for _, ref := range refs {
-		if n := r.cache.lookup(ref.ID); n > 0 && ref.IsARN() {
+		if rows := earlier[ref.ID]; len(rows) > 0 && ref.IsARN() {
 			carriedRefs = append(carriedRefs, ref)
-			kept = append(kept, carried{key: keyOf(ref.ID), status: ref.Status, arn: ref.ID})
-			keptRows += n
+			kept = append(kept, carried{arn: ref.ID, status: ref.Status, rows: rows})
 			cov.TaskDefinitions++
 			cov.Carried++
 			continue
@@ -102,7 +109,7 @@ func (r *run) scan(ctx context.Context, t target) result {
 		// carried rows come whole, so describe the carried revisions too.
 		more, moreErrs := describeAll(ctx, client, carriedRefs)
 		refs, tds, errs = append(refs, carriedRefs...), append(tds, more...), append(errs, moreErrs...)
-		kept, keptRows, cov.TaskDefinitions, cov.Carried = nil, 0, 0, 0
+		kept, cov.TaskDefinitions, cov.Carried = nil, 0, 0
 	}
 
 	var findings []output.Finding

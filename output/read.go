@@ -196,6 +196,22 @@ func Read[T any](ctx context.Context, src Source, key string, fn func(T) error) 
 	if err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
+	var fnErr error
+	err = readFile(f, func(row T) error {
+		fnErr = fn(row)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr // as fn returned it
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	return nil
+}
+
+// readFile streams every row of f to fn, decoding only T's columns.
+func readFile[T any](f *parquet.File, fn func(T) error) error {
 	r := parquet.NewGenericReader[T](f)
 	defer r.Close()
 	buf := make([]T, 1024)
@@ -210,7 +226,7 @@ func Read[T any](ctx context.Context, src Source, key string, fn func(T) error) 
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", key, err)
+			return err
 		}
 	}
 }

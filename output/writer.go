@@ -44,6 +44,9 @@ type Writer struct {
 	exports  *file[Export]
 	usage    *file[Usage]
 	done     bool
+	// spans are where each target's findings rows sit, for the footer's
+	// TargetsKey entry.
+	spans []span
 }
 
 // NewWriter returns a Writer for the run; name is the file name within each
@@ -62,6 +65,7 @@ func (w *Writer) Findings(ctx context.Context, rows []Finding) error {
 		}
 		w.findings = f
 	}
+	w.spans = addRows(w.spans, w.findings.rows, rows)
 	return w.findings.write(rows)
 }
 
@@ -113,6 +117,7 @@ func (w *Writer) Commit(ctx context.Context, run Run) error {
 		return w.fail(err)
 	}
 	w.done = true
+	w.findings.pw.SetKeyValueMetadata(TargetsKey, encodeSpans(w.spans))
 	// Once one file fails, the rest are discarded with its error.
 	var err error
 	for _, f := range []interface{ finish(error) error }{w.findings, w.coverage, w.usage} {
@@ -173,6 +178,7 @@ type file[T any] struct {
 	obj     Object
 	pw      *parquet.GenericWriter[T]
 	pending int
+	rows    int64 // rows written
 }
 
 func openFile[T any](ctx context.Context, sink Sink, key string) (*file[T], error) {
@@ -195,6 +201,7 @@ func (f *file[T]) write(rows []T) error {
 		}
 		rows = rows[n:]
 		f.pending += n
+		f.rows += int64(n)
 		if f.pending >= rowGroupRows {
 			if err := f.pw.Flush(); err != nil {
 				return fmt.Errorf("write %s: %w", f.key, err)

@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c.scenarios = strings.Split(*scenarioList, ",")
 	if *scenarioList == "all" {
-		c.scenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide"}
+		c.scenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "warm-wide"}
 	}
 	if err := c.validate(known); err != nil {
 		return err

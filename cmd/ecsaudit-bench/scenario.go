@@ -61,6 +61,21 @@ const (
 var smallSpec = simorg.Spec{Seed: seed, Accounts: 50, Regions: 4, RevisionsPerRegion: 40, NonCompliantShare: 0.1,
 	ServiceShare: serviceShare, StandaloneShare: standaloneShare}
 
+// wideSpec is the wide organization: 1,000 accounts × 17 regions × 50 revisions.
+var wideSpec = simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1,
+	ServiceShare: serviceShare, StandaloneShare: standaloneShare}
+
+// generated builds the organization spec describes.
+func generated(spec simorg.Spec) func() (*simorg.Org, error) {
+	return func() (*simorg.Org, error) { return simorg.Generate(spec), nil }
+}
+
+// nextNight builds spec's organization a night later: 2% new revisions.
+func nextNight(spec simorg.Spec) func() (*simorg.Org, error) {
+	spec.NewRevisionsShare = 0.02
+	return generated(spec)
+}
+
 // scenarios returns every scenario by name. The budgets are ecsaudit's
 // defaults (10 requests/s, burst 10, 32 targets at once); where an org is
 // too large to scan at AWS's real pace within minutes, both the simulator's
@@ -79,10 +94,16 @@ func scenarios() map[string]scenario {
 			name: "wide",
 			about: "1,000 accounts × 17 regions × 50 revisions = 850,000 revisions; " +
 				"ECS bucket and client rate ×10 (bucket 500/200 per s, --ecs-rate 100)",
-			org: func() (*simorg.Org, error) {
-				return simorg.Generate(simorg.Spec{Seed: seed, Accounts: 1000, Regions: 17, RevisionsPerRegion: 50, NonCompliantShare: 0.1,
-					ServiceShare: serviceShare, StandaloneShare: standaloneShare}), nil
-			},
+			org:   generated(wideSpec),
+			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			baselineAccounts: 2,
+		},
+		{
+			name: "warm-wide",
+			about: "the wide organization scanned cold, then the next night (2% new revisions) " +
+				"incrementally against the cold run's output; ×10 as wide",
+			org:   generated(wideSpec),
+			next:  nextNight(wideSpec),
 			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
 			baselineAccounts: 2,
 		},
@@ -98,12 +119,8 @@ func scenarios() map[string]scenario {
 			name: "warm",
 			about: "the small organization scanned cold, then the next night (2% new revisions) " +
 				"incrementally against the cold run's output",
-			org: func() (*simorg.Org, error) { return simorg.Generate(smallSpec), nil },
-			next: func() (*simorg.Org, error) {
-				s := smallSpec
-				s.NewRevisionsShare = 0.02
-				return simorg.Generate(s), nil
-			},
+			org:   generated(smallSpec),
+			next:  nextNight(smallSpec),
 			scale: 1, concurrency: 32, ecsRate: 10, ecsBurst: 10,
 			baselineAccounts: 10,
 		},

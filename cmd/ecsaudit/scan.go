@@ -78,7 +78,7 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.UnsetUser, "unset-user", "pass", "verdict for a host-network container with no user: pass (the control's text) or fail (treat the image default as root)")
 	fs.StringVar(&f.Compat, "compat", "control", "semantics: control, or aws-config to reproduce ECS_TASK_DEFINITION_USER_FOR_HOST_MODE_CHECK")
 	fs.BoolVar(&f.HostAccess, "host-access", true, "also evaluate the host-access rule (ECSAUDIT.HOSTNET.2): root-equivalent capabilities, pid/ipc mode host, host mounts and devices on host networking; --host-access=false turns it off")
-	fs.IntVar(&f.Concurrency, "concurrency", 32, "(account, region) targets scanned at once")
+	fs.IntVar(&f.Concurrency, "concurrency", defaultConcurrency(), "(account, region) targets scanned at once; the default is what this machine carries: 128 per CPU, at most 256, within half its open files")
 	fs.Float64Var(&f.ECSRate, "ecs-rate", 10, "client-side ECS `requests/s` per (account, region); AWS refills 20/s shared with your deploy pipelines")
 	fs.IntVar(&f.ECSBurst, "ecs-burst", 10, "client-side ECS burst per (account, region); AWS's bucket holds 50")
 	fs.IntVar(&f.MaxAttempts, "max-attempts", 10, "attempts per API call, throttling included")
