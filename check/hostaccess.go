@@ -32,8 +32,12 @@ type Mount struct {
 	ContainerPath string
 }
 
-// maxSettings bounds how many settings a reason names.
-const maxSettings = 8
+// maxSettings and maxReason bound how many settings a reason names, and
+// its length in bytes (the first setting is always named).
+const (
+	maxSettings = 8
+	maxReason   = 1024
+)
 
 // hostCapabilities are the capabilities that, added to a container on the
 // host's network, amount to host access, with why and how severe.
@@ -86,12 +90,15 @@ func hostAccess(td TaskDefinition, c Container, volumes map[string]*string) Verd
 	v := Verdict{Container: c.Name, Image: c.Image, RuleID: HostAccessRuleID, RuleVersion: HostAccessRuleVersion, Severity: SeverityInformational}
 	v.UserUnset = ParseUser(c.User).Unset
 	var found []string
-	more := 0
+	more, length := 0, 0
 	raise := func(severity, reason string) {
-		if len(found) < maxSettings {
+		// A hostile definition can list thousands of devices, each with a
+		// long name: the reason names the first settings that fit.
+		if len(found) == 0 || (len(found) < maxSettings && length+2+len(reason) <= maxReason) {
 			found = append(found, reason)
+			length += 2 + len(reason)
 		} else {
-			more++ // a hostile definition can list thousands of devices
+			more++
 		}
 		if rank(severity) > rank(v.Severity) {
 			v.Severity = severity
