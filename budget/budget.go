@@ -53,8 +53,25 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
+// grain is the tick that sleeps on the real clock end on. Every attempt
+// due within one tick is sent at its end, so that the thousands of targets
+// in flight wake the process once a tick instead of once an attempt; an
+// attempt goes out at most one grain late and never early, so the budget
+// holds (a token bucket is never exceeded by sending later), and its rate
+// does not drop (each token is reserved when the last one was due, not
+// when it was sent).
+const grain = 20 * time.Millisecond
+
+// untilTick returns how long to sleep from now so as to wake at the first
+// multiple of grain since the Unix epoch that is at least d from now.
+func untilTick(now time.Time, d, grain time.Duration) time.Duration {
+	due := now.Add(d).UnixNano()
+	tick := (due + int64(grain) - 1) / int64(grain) * int64(grain)
+	return d + time.Duration(tick-due)
+}
+
 func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := time.NewTimer(untilTick(time.Now(), d, grain))
 	defer t.Stop()
 	select {
 	case <-t.C:
