@@ -12,7 +12,7 @@ const (
 	// with room for the output and for a busier host.
 	targetsPerCPU = 128
 	// connsPerTarget: its describes in flight and its one usage call.
-	connsPerTarget = describeWorkers + 1
+	connsPerTarget = maxDescribesInFlight + 1
 	// maxTargetsInMemory: at about 0.5 MiB a target (its responses, its
 	// rows and its connections' buffers), 128 MiB beside the process's
 	// base of about 100 MiB, within a 256 MiB budget.

@@ -108,10 +108,27 @@ type Publisher interface {
 	Finish(ctx context.Context) ([]output.Export, error)
 }
 
-// describeWorkers is how many DescribeTaskDefinition calls one target keeps
-// in flight. The per-target budget, not this number, bounds the rate; a few
-// in flight hide the latency of far regions.
-const describeWorkers = 4
+// maxDescribesInFlight is the most DescribeTaskDefinition calls one target
+// keeps in flight.
+const maxDescribesInFlight = 4
+
+// slowRoundTrip is the round trip DescribesInFlight plans for: a far
+// region's, with a large task definition in the answer.
+const slowRoundTrip = 200 * time.Millisecond
+
+// DescribesInFlight is how many DescribeTaskDefinition calls one target
+// keeps in flight under a budget of rate requests per second (0 or less:
+// unlimited): enough to spend the rate at round trips of up to 200 ms, from
+// 1 to 4. The budget, not this number, bounds the rate; each call in flight
+// costs a connection and a goroutine's stack, so a target at the default 10
+// requests/s keeps 2, not 4, and the machine carries more targets.
+func DescribesInFlight(rate float64) int {
+	if rate <= 0 {
+		return maxDescribesInFlight
+	}
+	n := int(math.Ceil(rate * slowRoundTrip.Seconds()))
+	return min(max(n, 1), maxDescribesInFlight)
+}
 
 // Run scans the organization and writes everything to w, committing the
 // runs row last. It returns the runs row; the error is non-nil when the

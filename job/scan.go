@@ -103,11 +103,12 @@ func (r *run) scan(ctx context.Context, t target) result {
 	}
 	refs = todo
 
-	tds, errs := describeAll(ctx, client, refs)
+	inFlight := DescribesInFlight(r.cfg.ECSRate)
+	tds, errs := describeAll(ctx, client, refs, inFlight)
 	if len(kept) > 0 && slices.ContainsFunc(errs, func(err error) bool { return err != nil && !taskdefs.Gone(err) }) {
 		// The target will not be fully scanned, so it writes no PASS rows;
 		// carried rows come whole, so describe the carried revisions too.
-		more, moreErrs := describeAll(ctx, client, carriedRefs)
+		more, moreErrs := describeAll(ctx, client, carriedRefs, inFlight)
 		refs, tds, errs = append(refs, carriedRefs...), append(tds, more...), append(errs, moreErrs...)
 		kept, cov.TaskDefinitions, cov.Carried = nil, 0, 0
 	}
@@ -138,13 +139,13 @@ func (r *run) scan(ctx context.Context, t target) result {
 	return done(findings)
 }
 
-// describeAll describes refs, describeWorkers at a time; errs[i] is the
-// failure of refs[i].
-func describeAll(ctx context.Context, client taskdefs.Describer, refs []taskdefs.Ref) (tds []check.TaskDefinition, errs []error) {
+// describeAll describes refs, inFlight at a time; errs[i] is the failure of
+// refs[i].
+func describeAll(ctx context.Context, client taskdefs.Describer, refs []taskdefs.Ref, inFlight int) (tds []check.TaskDefinition, errs []error) {
 	tds, errs = make([]check.TaskDefinition, len(refs)), make([]error, len(refs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(describeWorkers, len(refs)) {
+	for range min(inFlight, len(refs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(refs); i = int(next.Add(1) - 1) {
 				tds[i], errs[i] = taskdefs.Describe(ctx, client, refs[i].ID)

@@ -182,8 +182,11 @@ func TestLowerBound(t *testing.T) {
 		{"small target", work{pages: 1, describes: 40}, 10, 10, 3100 * time.Millisecond},
 		// (200 + 20,000 − 10) / 100 per second.
 		{"hot target", work{pages: 200, describes: 20000}, 100, 10, 201900 * time.Millisecond},
-		// Within the burst: latency decides, 1 page then ceil(40/4) rounds.
-		{"within burst", work{pages: 1, describes: 40}, 10, 50, 11 * lat},
+		// Within the burst: latency decides, 1 page then ceil(40/2) rounds
+		// (2 describes in flight at 10 per second).
+		{"within burst", work{pages: 1, describes: 40}, 10, 50, 21 * lat},
+		// The same at 100 per second: 4 in flight, ceil(40/4) rounds.
+		{"within burst, fast budget", work{pages: 1, describes: 40}, 100, 50, 11 * lat},
 		{"empty region", work{pages: 1}, 10, 10, lat},
 		// What runs is read one call at a time beside the describes:
 		// 1 + 2 + 2 + 2 + 2 round trips outlast 1 page and 1 describe.

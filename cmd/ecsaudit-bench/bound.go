@@ -5,11 +5,13 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/ecsaudit/ecsaudit/job"
 )
 
 // describesInFlight is how many DescribeTaskDefinition calls ecsaudit keeps
-// in flight per target (job.describeWorkers).
-const describesInFlight = 4
+// in flight per target under a budget of rate requests/s.
+func describesInFlight(rate float64) int64 { return int64(job.DescribesInFlight(rate)) }
 
 // bound is a lower bound on a scan's wall time, from the work the
 // organization implies and the budget the scan runs under. See
@@ -25,7 +27,7 @@ type bound struct {
 	// times the (C·j+1)-th slowest target's bound, for every j.
 	Rounds time.Duration
 	// Latency is every ECS call's latency divided by the calls that can be
-	// in flight at once (concurrency × 5: 4 describes and 1 usage read).
+	// in flight at once (concurrency × (describes in flight + 1 usage read)).
 	Latency time.Duration
 	// Discovery is the serial prefix before the first target can start:
 	// one ListAccounts page, one AssumeRole, one DescribeRegions.
@@ -76,7 +78,7 @@ func (w work) calls() int64 { return w.pages + w.describes + w.usage.sum() }
 // targetBound is the least time one (account, region) takes under a budget
 // of rate requests/s with burst: its list pages and describes, less the
 // burst, at the rate; and never less than its calls' latency: the pages
-// one after another, then the describes describesInFlight at a time. What
+// one after another, then the describes describesInFlight(rate) at a time. What
 // runs is read beside them, one call at a time, each operation under a
 // budget of its own: no less than its calls' latency, nor than any one
 // operation's calls, less the burst, at the rate.
@@ -84,7 +86,7 @@ func targetBound(w work, rate float64, burst int, latency time.Duration) time.Du
 	byRate := func(calls int64) time.Duration {
 		return time.Duration(math.Max(0, float64(calls)-float64(burst)) / rate * float64(time.Second))
 	}
-	rounds := w.pages + int64(math.Ceil(float64(w.describes)/describesInFlight))
+	rounds := w.pages + (w.describes+describesInFlight(rate)-1)/describesInFlight(rate)
 	t := max(byRate(w.pages+w.describes), time.Duration(rounds)*latency)
 	t = max(t, time.Duration(w.usage.sum())*latency)
 	for _, n := range w.usage {
@@ -114,7 +116,7 @@ func lowerBound(targets []work, concurrency int, rate float64, burst int, latenc
 	for j := 0; c*j < len(times); j++ {
 		b.Rounds = max(b.Rounds, time.Duration(j+1)*times[c*j])
 	}
-	b.Latency = time.Duration(calls) * latency / time.Duration(c*(describesInFlight+1))
+	b.Latency = time.Duration(calls) * latency / time.Duration(int64(c)*(describesInFlight(rate)+1))
 	b.Discovery = 3 * latency
 	b.Binding, b.Total = "slowest target", b.Slowest
 	if b.Budget > b.Total {
