@@ -26,6 +26,13 @@ const (
 // rowGroupRows bounds a row group, and so the rows held in memory per dataset.
 const rowGroupRows = 50_000
 
+// pageBytes is where a column's page is cut (uncompressed): a quarter of
+// parquet-go's default. Every open writer holds a page buffer per column,
+// and every reader decompresses a whole page per column, so the page size
+// is paid per column for each of them; 64 KiB pages cost little in
+// compression and nothing in what readers can skip.
+const pageBytes = 64 << 10
+
 // Key returns the object key of one run's file in a dataset. The dt
 // partition is fixed by the run's start time in UTC, so a run that crosses
 // midnight stays in one partition.
@@ -189,6 +196,7 @@ func openFile[T any](ctx context.Context, sink Sink, key string) (*file[T], erro
 	pw := parquet.NewGenericWriter[T](obj,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.CreatedBy("ecsaudit", "", ""),
+		parquet.PageBufferSize(pageBytes),
 	)
 	return &file[T]{key: key, obj: obj, pw: pw}, nil
 }
