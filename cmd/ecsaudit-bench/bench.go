@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ecsaudit/ecsaudit/simorg"
@@ -34,8 +35,8 @@ type result struct {
 // directory below dir, and prints a line per run to w.
 func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) (result, error) {
 	fmt.Fprintf(w, "\n## %s: %s\n", sc.name, sc.about)
-	fmt.Fprintf(w, "ecsaudit --concurrency %d --ecs-rate %g --ecs-burst %d; simulator bucket ×%g (burst %d, %g/s)\n",
-		sc.concurrency, sc.ecsRate, sc.ecsBurst, sc.scale,
+	fmt.Fprintf(w, "%secsaudit --concurrency %d --ecs-rate %g --ecs-burst %d; simulator bucket ×%g (burst %d, %g/s)\n",
+		envPrefix(c.env), sc.concurrency, sc.ecsRate, sc.ecsBurst, sc.scale,
 		int(float64(simorg.RealECSLimit().Burst)*sc.scale), simorg.RealECSLimit().Rate*sc.scale)
 	started := time.Now()
 	org, err := sc.org()
@@ -77,7 +78,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return res, err
 		}
-		o := scanOptions{bin: c.bin, out: out, concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst}
+		o := scanOptions{bin: c.bin, out: out, concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst, env: c.env}
 		if c.cpuProfiles != "" {
 			o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-%d.pprof", sc.name, i+1))
 		}
@@ -149,6 +150,16 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		}
 	}
 	return res, nil
+}
+
+// envPrefix is env as a shell would show it before a command: each
+// NAME=value and a space.
+func envPrefix(env []string) string {
+	var b strings.Builder
+	for _, kv := range env {
+		b.WriteString(kv + " ")
+	}
+	return b.String()
 }
 
 // newWork is the next night's work when only new revisions are described:

@@ -218,3 +218,24 @@ func TestLowerBound(t *testing.T) {
 		t.Errorf("lowerBound with a hot target: %+v", got)
 	}
 }
+
+// TestChildEnv: the child gets exactly the Go runtime's four settings from
+// this process's environment, those that are set, and nothing else of it.
+func TestChildEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"GOMEMLIMIT": "200MiB", "GODEBUG": "gctrace=1", "GOMAXPROCS": "2", "GOGC": "",
+		"GOFLAGS": "-race", "GOPATH": "/go", "HOME": "/root", "AWS_REGION": "eu-west-1", "ECSAUDIT_CONCURRENCY": "8",
+	}
+	got := childEnv(func(k string) string { return env[k] })
+	want := []string{"GOMEMLIMIT=200MiB", "GODEBUG=gctrace=1", "GOMAXPROCS=2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("childEnv = %q, want %q", got, want)
+	}
+	if got := childEnv(func(string) string { return "" }); got != nil {
+		t.Errorf("childEnv of an empty environment = %q, want none", got)
+	}
+	if got := envPrefix(want); got != "GOMEMLIMIT=200MiB GODEBUG=gctrace=1 GOMAXPROCS=2 " {
+		t.Errorf("envPrefix = %q", got)
+	}
+}

@@ -10,7 +10,8 @@
 // It builds cmd/ecsaudit, serves a generated organization in-process with
 // simorg (10–30 ms of latency per call and AWS's ECS token bucket per
 // (account, region), scaled where a scenario says so), runs the binary
-// against it through AWS_ENDPOINT_URL, and reports per run: wall time
+// against it through AWS_ENDPOINT_URL (with this command's GOMEMLIMIT,
+// GOGC, GODEBUG and GOMAXPROCS, when set), and reports per run: wall time
 // against a computed lower bound, API calls by operation, throttled calls,
 // bucket violations (requests that found the simulator's bucket empty),
 // the child's peak RSS and CPU time, and the findings of its runs row. The
@@ -63,8 +64,9 @@ type config struct {
 	concurrency      int
 	ecsRate          float64
 	ecsBurst         int
-	shards           int    // the sharded scenario's shard count
-	shardedBase      string // the scenario the sharded scenario shards
+	shards           int      // the sharded scenario's shard count
+	shardedBase      string   // the scenario the sharded scenario shards
+	env              []string // the Go runtime's settings passed to the child: childEnv
 }
 
 func (c *config) validate(known map[string]scenario) error {
@@ -124,6 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	c.env = childEnv(os.Getenv)
 	c.scenarios = strings.Split(*scenarioList, ",")
 	if *scenarioList == "all" {
 		c.scenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "warm-wide"}

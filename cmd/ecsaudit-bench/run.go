@@ -70,8 +70,26 @@ type scanOptions struct {
 	concurrency int
 	ecsRate     float64
 	ecsBurst    int
-	cpuProfile  string // passed as --cpu-profile when set
+	cpuProfile  string   // passed as --cpu-profile when set
+	env         []string // added to the child's environment: childEnv
 	extra       []string
+}
+
+// runtimeVars are the Go runtime's settings that the child takes from this
+// process's environment, so that it runs as this process was asked to.
+var runtimeVars = [...]string{"GOMEMLIMIT", "GOGC", "GODEBUG", "GOMAXPROCS"}
+
+// childEnv is the runtimeVars that getenv sets, as NAME=value in
+// runtimeVars' order. Nothing else of this process's environment reaches
+// the child.
+func childEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range runtimeVars {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // runScan serves org with sopts, runs the binary against it once, and
@@ -108,13 +126,15 @@ func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o sca
 	}
 	defer os.RemoveAll(home)
 	// The SDK's standard chain only: no profile, no IMDS, the simulator's
-	// endpoint and the management account's static keys.
+	// endpoint and the management account's static keys; and the Go
+	// runtime's settings this process was given.
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
 		"AWS_ENDPOINT_URL=" + srv.URL(),
 	}
+	env = append(env, o.env...)
 	if ca := srv.CABundle(); ca != nil {
 		bundle := filepath.Join(home, "ca.pem")
 		if err := os.WriteFile(bundle, ca, 0o600); err != nil {
