@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecsaudit/ecsaudit/job"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -237,5 +238,62 @@ func TestChildEnv(t *testing.T) {
 	}
 	if got := envPrefix(want); got != "GOMEMLIMIT=200MiB GODEBUG=gctrace=1 GOMAXPROCS=2 " {
 		t.Errorf("envPrefix = %q", got)
+	}
+}
+
+// TestDefaultConcurrency runs the reduced organization with no
+// -concurrency, as every scenario does: the child gets no --concurrency
+// flag, and the concurrency its runs row records is the one the benchmark
+// computes for the bound. With GOMAXPROCS=1 passed through, the child
+// picks what one CPU carries, as this process computes it.
+func TestDefaultConcurrency(t *testing.T) {
+	bin, org, p, opts := reduced(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, defaultConcurrency()},
+		{[]string{"GOMAXPROCS=1"}, job.Concurrency(1, openFiles())},
+	} {
+		r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), ecsRate: 10, ecsBurst: 10, env: tt.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rowConcurrency(r.Row); got != tt.want {
+			t.Errorf("env %q: the child ran at concurrency %d, the bound assumes %d", tt.env, got, tt.want)
+		}
+		if r.Row.Findings != p.findings {
+			t.Errorf("env %q: %d findings, the organization implies %d", tt.env, r.Row.Findings, p.findings)
+		}
+	}
+}
+
+// TestOverridden: without -concurrency a scenario passes no --concurrency
+// flag and keeps its name; with it, the flag is passed and the name ends
+// in -custom, as with any budget of one's own.
+func TestOverridden(t *testing.T) {
+	t.Parallel()
+	known := scenarios()
+	for name, sc := range known {
+		if sc.concurrency != 0 {
+			t.Errorf("%s: concurrency %d, want 0 (ecsaudit's default)", name, sc.concurrency)
+		}
+	}
+	c := config{baselineAccounts: -1}
+	sc := overridden(known["small"], c)
+	args := scanArgs(scanOptions{out: "out", concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst})
+	if sc.name != "small" || slices.Contains(args, "--concurrency") {
+		t.Errorf("no override: scenario %q, args %q; want small and no --concurrency", sc.name, args)
+	}
+	c.concurrency = 64
+	sc = overridden(known["small"], c)
+	args = scanArgs(scanOptions{out: "out", concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst})
+	if i := slices.Index(args, "--concurrency"); sc.name != "small-custom" || i < 0 || args[i+1] != "64" {
+		t.Errorf("-concurrency 64: scenario %q, args %q; want small-custom and --concurrency 64", sc.name, args)
+	}
+	c = config{baselineAccounts: -1, ecsRate: 5}
+	if sc = overridden(known["small"], c); sc.name != "small-custom" || sc.concurrency != 0 || sc.ecsRate != 5 {
+		t.Errorf("-ecs-rate 5: scenario %q at concurrency %d, rate %g; want small-custom at 0, 5", sc.name, sc.concurrency, sc.ecsRate)
 	}
 }

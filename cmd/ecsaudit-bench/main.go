@@ -14,7 +14,9 @@
 // GOGC, GODEBUG and GOMAXPROCS, when set), and reports per run: wall time
 // against a computed lower bound, API calls by operation, throttled calls,
 // bucket violations (requests that found the simulator's bucket empty),
-// the child's peak RSS and CPU time, and the findings of its runs row. The
+// the child's peak RSS and CPU time, and the findings of its runs row.
+// ecsaudit runs at the concurrency it picks for the machine unless
+// -concurrency sets one, and the bound assumes the same. The
 // sharded scenario runs an organization once unsharded and then as
 // -shards concurrent child processes of one run, and reports the gain. The
 // scenarios and the lower bound are described in docs/performance.md.
@@ -90,6 +92,29 @@ func (c *config) validate(known map[string]scenario) error {
 	return nil
 }
 
+// overridden is sc with the budget and baseline c sets. A budget of one's
+// own (-concurrency, -ecs-rate, -ecs-burst) gets its own label, directory
+// and profiles: the name ends in -custom. Without -concurrency the child
+// gets no --concurrency flag and picks its own.
+func overridden(sc scenario, c config) scenario {
+	if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
+		sc.name += "-custom"
+	}
+	if c.concurrency > 0 {
+		sc.concurrency = c.concurrency
+	}
+	if c.ecsRate > 0 {
+		sc.ecsRate = c.ecsRate
+	}
+	if c.ecsBurst > 0 {
+		sc.ecsBurst = c.ecsBurst
+	}
+	if c.baselineAccounts >= 0 {
+		sc.baselineAccounts = c.baselineAccounts
+	}
+	return sc
+}
+
 func names(m map[string]scenario) []string {
 	var out []string
 	for n := range m {
@@ -112,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.bin, "bin", "", "an ecsaudit binary to run (default: build ./cmd/ecsaudit)")
 	fs.StringVar(&c.cpuProfiles, "cpu-profile", "", "write the child's CPU profile of each run into this `directory` (ecsaudit --cpu-profile)")
 	fs.StringVar(&c.workDir, "workdir", "", "keep outputs and logs in this `directory` (default: a temporary one, removed)")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "override the scenario's --concurrency")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "run ecsaudit with --concurrency `n` (default: no flag, ecsaudit picks its own and the bound assumes the same)")
 	fs.Float64Var(&c.ecsRate, "ecs-rate", 0, "override the scenario's --ecs-rate")
 	fs.IntVar(&c.ecsBurst, "ecs-burst", 0, "override the scenario's --ecs-burst")
 	fs.IntVar(&c.shards, "shards", 4, "the sharded scenario's shards, run at once as child processes")
@@ -164,21 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if sc.shards > 0 {
 			sc = sharded(known[c.shardedBase], c.shards)
 		}
-		if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
-			sc.name += "-custom" // a budget of one's own: its own label, directory and profiles
-		}
-		if c.concurrency > 0 {
-			sc.concurrency = c.concurrency
-		}
-		if c.ecsRate > 0 {
-			sc.ecsRate = c.ecsRate
-		}
-		if c.ecsBurst > 0 {
-			sc.ecsBurst = c.ecsBurst
-		}
-		if c.baselineAccounts >= 0 {
-			sc.baselineAccounts = c.baselineAccounts
-		}
+		sc = overridden(sc, c)
 		res, err := bench(ctx, sc, c, filepath.Join(work, sc.name), stdout)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

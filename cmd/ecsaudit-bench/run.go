@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -67,7 +68,7 @@ type scanRun struct {
 type scanOptions struct {
 	bin         string
 	out         string // the output directory; kept across runs for warm
-	concurrency int
+	concurrency int    // passed as --concurrency; 0: none, ecsaudit picks its own
 	ecsRate     float64
 	ecsBurst    int
 	cpuProfile  string   // passed as --cpu-profile when set
@@ -205,13 +206,29 @@ func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o sca
 	return whole, shards, nil
 }
 
-// scanArgs are the arguments every child gets.
+// scanArgs are the arguments every child gets; --concurrency only when
+// o sets one.
 func scanArgs(o scanOptions) []string {
-	return []string{"scan", "--output", o.out,
-		"--concurrency", strconv.Itoa(o.concurrency),
+	args := []string{"scan", "--output", o.out}
+	if o.concurrency > 0 {
+		args = append(args, "--concurrency", strconv.Itoa(o.concurrency))
+	}
+	return append(args,
 		"--ecs-rate", strconv.FormatFloat(o.ecsRate, 'f', -1, 64),
 		"--ecs-burst", strconv.Itoa(o.ecsBurst),
-		"--log-format", "json", "--log-level", "warn"}
+		"--log-format", "json", "--log-level", "warn")
+}
+
+// rowConcurrency is the concurrency a runs row says its attempt ran at: the
+// "concurrency" of its options, 0 when they do not say.
+func rowConcurrency(row output.Run) int {
+	var opts struct {
+		Concurrency int `json:"concurrency"`
+	}
+	if json.Unmarshal([]byte(row.Options), &opts) != nil {
+		return 0
+	}
+	return opts.Concurrency
 }
 
 // runChild runs the binary once with args and env and measures the
