@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,5 +299,68 @@ func TestOverridden(t *testing.T) {
 	c = config{baselineAccounts: -1, ecsRate: 5}
 	if sc = overridden(known["small"], c); sc.name != "small-custom" || sc.concurrency != 0 || sc.ecsRate != 5 {
 		t.Errorf("-ecs-rate 5: scenario %q at concurrency %d, rate %g; want small-custom at 0, 5", sc.name, sc.concurrency, sc.ecsRate)
+	}
+}
+
+// TestCPUFigures pins the CPU floor and the CPU per 1,000 describes to
+// hand-computed cases, and checks that the summary's rows have as many
+// columns as its header.
+func TestCPUFigures(t *testing.T) {
+	t.Parallel()
+	// (1.2 s + 1.4 s) over 2 CPUs.
+	if got := cpuFloor(1200*time.Millisecond, 1400*time.Millisecond, 2); got != 1300*time.Millisecond {
+		t.Errorf("cpuFloor over 2 CPUs: %v, want 1.3s", got)
+	}
+	if got := cpuFloor(3*time.Second, time.Second, 0); got != 4*time.Second {
+		t.Errorf("cpuFloor over no CPUs counted: %v, want 4s", got)
+	}
+	for _, tt := range []struct {
+		cpu   time.Duration
+		calls int64
+		want  float64
+		ok    bool
+	}{
+		{440 * time.Millisecond, 1000, 0.44, true},
+		{2200 * time.Millisecond, 5000, 0.44, true}, // 2.2 core-s over 5 thousands
+		{90 * time.Second, 850_000, 90.0 / 850, true},
+		{time.Second, 0, 0, false},
+	} {
+		got, ok := perThousand(tt.cpu, tt.calls)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("perThousand(%v, %d) = %v, %v; want %v, %v", tt.cpu, tt.calls, got, ok, tt.want, tt.ok)
+		}
+	}
+
+	// CPU time for a floor of 3 s on this machine, whatever its CPUs.
+	cpus := time.Duration(runtime.NumCPU())
+	r := scanRun{Wall: 6 * time.Second, CPU: 2 * time.Second * cpus, SimCPU: time.Second * cpus,
+		Bound: bound{Total: 2 * time.Second}, Stats: simorg.Stats{Calls: map[string]int64{"DescribeTaskDefinition": 4000}}}
+	if r.floor() != 3*time.Second || r.floorRatio() != 2 {
+		t.Errorf("floor %v, wall ÷ max(bound 2s, floor) %v; want 3s and 2", r.floor(), r.floorRatio())
+	}
+	r.Bound.Total = 4 * time.Second
+	if r.floorRatio() != 1.5 {
+		t.Errorf("wall ÷ max(bound 4s, floor 3s) %v, want 1.5", r.floorRatio())
+	}
+	// r: 2 core-s per CPU over 4 thousand describes.
+	none := scanRun{CPU: time.Second, Stats: simorg.Stats{Calls: map[string]int64{}}}
+	childCPU := func(r scanRun) time.Duration { return r.CPU }
+	if got, want := perThousandCol([]scanRun{none, r}, childCPU), fmt.Sprintf("%.2f", float64(runtime.NumCPU())/2); got != want {
+		t.Errorf("perThousandCol skipping a run without describes: %s, want %s", got, want)
+	}
+	if got := perThousandCol([]scanRun{none}, childCPU); got != "—" {
+		t.Errorf("perThousandCol without describes: %s, want —", got)
+	}
+
+	var b strings.Builder
+	summary(&b, []result{{sc: scenario{name: "x"}, cold: []scanRun{r, none}}})
+	var cells []int
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells = append(cells, strings.Count(line, "|"))
+		}
+	}
+	if len(cells) != 3 || cells[0] != cells[1] || cells[0] != cells[2] {
+		t.Errorf("summary: cells per table line %v, want 3 lines alike:\n%s", cells, b.String())
 	}
 }

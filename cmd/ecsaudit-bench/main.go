@@ -12,14 +12,16 @@
 // (account, region), scaled where a scenario says so), runs the binary
 // against it through AWS_ENDPOINT_URL (with this command's GOMEMLIMIT,
 // GOGC, GODEBUG and GOMAXPROCS, when set), and reports per run: wall time
-// against a computed lower bound, API calls by operation, throttled calls,
-// bucket violations (requests that found the simulator's bucket empty),
-// the child's peak RSS and CPU time, and the findings of its runs row.
-// ecsaudit runs at the concurrency it picks for the machine unless
-// -concurrency sets one, and the bound assumes the same. The
-// sharded scenario runs an organization once unsharded and then as
-// -shards concurrent child processes of one run, and reports the gain. The
-// scenarios and the lower bound are described in docs/performance.md.
+// against a computed lower bound and against a CPU floor (the child's and
+// the simulator's CPU time over the machine's CPUs), API calls by
+// operation, throttled calls, bucket violations (requests that found the
+// simulator's bucket empty), the child's peak RSS, its CPU time and the
+// simulator's (also per 1,000 DescribeTaskDefinition calls), and the
+// findings of its runs row. ecsaudit runs at the concurrency it picks for
+// the machine unless -concurrency sets one, and the bound assumes the
+// same. The sharded scenario runs an organization once unsharded and then
+// as -shards concurrent child processes of one run, and reports the gain.
+// The scenarios and the lower bound are described in docs/performance.md.
 //
 // Scenarios: small, wide, hot, warm, sharded (see -list). Nothing is
 // asserted on time: the figures are printed, and a Markdown summary table
