@@ -364,3 +364,26 @@ func TestCPUFigures(t *testing.T) {
 		t.Errorf("summary: cells per table line %v, want 3 lines alike:\n%s", cells, b.String())
 	}
 }
+
+// TestScenarioSettings: -scenario all runs every scenario, and wide-real
+// is the wide organization at AWS's real bucket under ecsaudit's default
+// budget, sampled by the baseline as wide is.
+func TestScenarioSettings(t *testing.T) {
+	t.Parallel()
+	known := scenarios()
+	for _, n := range names(known) {
+		if !slices.Contains(allScenarios, n) {
+			t.Errorf("-scenario all leaves out %s", n)
+		}
+	}
+	for _, n := range allScenarios {
+		if _, ok := known[n]; !ok {
+			t.Errorf("-scenario all names %s, which is no scenario", n)
+		}
+	}
+	wide, wr := known["wide"], known["wide-real"]
+	if wr.scale != 1 || wr.ecsRate != 10 || wr.ecsBurst != 10 || wr.concurrency != 0 ||
+		wr.baselineAccounts != wide.baselineAccounts || wr.next != nil || wr.shards != 0 || wr.tls {
+		t.Errorf("wide-real: %+v", wr)
+	}
+}

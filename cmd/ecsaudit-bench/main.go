@@ -5,6 +5,7 @@
 //	go run ./cmd/ecsaudit-bench -scenario small
 //	go run ./cmd/ecsaudit-bench -scenario small,hot -runs 3
 //	go run ./cmd/ecsaudit-bench -scenario wide -runs 1 -baseline=false
+//	go run ./cmd/ecsaudit-bench -scenario wide-real -runs 1 -baseline=false
 //	go run ./cmd/ecsaudit-bench -scenario sharded -shards 4
 //
 // It builds cmd/ecsaudit, serves a generated organization in-process with
@@ -23,10 +24,11 @@
 // as -shards concurrent child processes of one run, and reports the gain.
 // The scenarios and the lower bound are described in docs/performance.md.
 //
-// Scenarios: small, wide, hot, warm, sharded (see -list). Nothing is
-// asserted on time: the figures are printed, and a Markdown summary table
-// closes the output. Only shards whose findings do not add up to the
-// unsharded run's make the command fail, after the summary.
+// Scenarios: small, tls, hot, warm, sharded, wide, wide-real, warm-wide
+// (see -list). Nothing is asserted on time: the figures are printed, and
+// a Markdown summary table closes the output. Only shards whose findings
+// do not add up to the unsharded run's make the command fail, after the
+// summary.
 package main
 
 import (
@@ -56,6 +58,10 @@ func main() {
 	}
 }
 
+// allScenarios is what -scenario all runs, in order: every scenario, the
+// quick ones first.
+var allScenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "wide-real", "warm-wide"}
+
 // config is the command's input.
 type config struct {
 	scenarios        []string
@@ -83,7 +89,7 @@ func (c *config) validate(known map[string]scenario) error {
 		return fmt.Errorf("runs %d: want 1 to 100", c.runs)
 	}
 	if b, ok := known[c.shardedBase]; !ok || b.shards > 0 || b.next != nil {
-		return fmt.Errorf("sharded-base %q: want a scenario scanned once a run (small, hot, wide)", c.shardedBase)
+		return fmt.Errorf("sharded-base %q: want a scenario scanned once a run (small, tls, hot, wide, wide-real)", c.shardedBase)
 	}
 	if c.shards < 2 || c.shards > 64 {
 		return fmt.Errorf("shards %d: want 2 to 64", c.shards)
@@ -148,15 +154,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *list {
+		width := 0
+		for n := range known {
+			width = max(width, len(n))
+		}
 		for _, n := range names(known) {
-			fmt.Fprintf(stdout, "%-7s %s\n", n, known[n].about)
+			fmt.Fprintf(stdout, "%-*s %s\n", width, n, known[n].about)
 		}
 		return nil
 	}
 	c.env = childEnv(os.Getenv)
 	c.scenarios = strings.Split(*scenarioList, ",")
 	if *scenarioList == "all" {
-		c.scenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "warm-wide"}
+		c.scenarios = allScenarios
 	}
 	if err := c.validate(known); err != nil {
 		return err

@@ -102,6 +102,14 @@ func scenarios() map[string]scenario {
 			baselineAccounts: 2,
 		},
 		{
+			name: "wide-real",
+			about: "the wide organization at AWS's real ECS bucket (burst 50, 20/s) with ecsaudit's default budget " +
+				"(--ecs-rate 10 --ecs-burst 10): the pace of a real scan of 1,000 accounts",
+			org:   generated(wideSpec),
+			scale: 1, ecsRate: 10, ecsBurst: 10,
+			baselineAccounts: 2,
+		},
+		{
 			name: "warm-wide",
 			about: "the wide organization scanned cold, then the next night (2% new revisions) " +
 				"incrementally against the cold run's output; ×10 as wide",
