@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ecsaudit/ecsaudit/simorg"
@@ -34,8 +35,9 @@ type result struct {
 // directory below dir, and prints a line per run to w.
 func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) (result, error) {
 	fmt.Fprintf(w, "\n## %s: %s\n", sc.name, sc.about)
-	fmt.Fprintf(w, "ecsaudit --concurrency %d --ecs-rate %g --ecs-burst %d; simulator bucket ×%g (burst %d, %g/s)\n",
-		sc.concurrency, sc.ecsRate, sc.ecsBurst, sc.scale,
+	concurrency, chosen := sc.targetsAtOnce()
+	fmt.Fprintf(w, "%secsaudit %s--ecs-rate %g --ecs-burst %d; concurrency %d (%s); simulator bucket ×%g (burst %d, %g/s)\n",
+		envPrefix(c.env), concurrencyFlag(sc.concurrency), sc.ecsRate, sc.ecsBurst, concurrency, chosen, sc.scale,
 		int(float64(simorg.RealECSLimit().Burst)*sc.scale), simorg.RealECSLimit().Rate*sc.scale)
 	started := time.Now()
 	org, err := sc.org()
@@ -44,7 +46,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 	}
 	res := result{sc: sc, plan: planFor(org)}
 	coldWork := fullWork(res.plan.revisions, res.plan.usage)
-	res.bound = lowerBound(coldWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+	res.bound = lowerBound(coldWork, concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
 	var next *simorg.Org
 	var warmWork []work
 	if sc.next != nil {
@@ -53,7 +55,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		}
 		res.warmPlan = planFor(next)
 		warmWork = newWork(res.plan, res.warmPlan)
-		res.warmB = lowerBound(warmWork, sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+		res.warmB = lowerBound(warmWork, concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
 	}
 	u := res.plan.usageCalls()
 	fmt.Fprintf(w, "organization: %d accounts, %d targets, %d ACTIVE revisions (largest target %d), %d findings expected, %d running tasks; "+
@@ -66,9 +68,9 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		printBound(w, "next night's lower bound", res.warmB)
 	}
 	if sc.shards > 1 {
-		// Each shard has --concurrency slots of its own; a target's own
+		// Each shard has concurrency slots of its own; a target's own
 		// bound does not change.
-		res.shardedB = lowerBound(coldWork, sc.shards*sc.concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
+		res.shardedB = lowerBound(coldWork, sc.shards*concurrency, sc.ecsRate, sc.ecsBurst, meanLatency)
 		printBound(w, fmt.Sprintf("lower bound in %d shards", sc.shards), res.shardedB)
 	}
 
@@ -77,7 +79,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return res, err
 		}
-		o := scanOptions{bin: c.bin, out: out, concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst}
+		o := scanOptions{bin: c.bin, out: out, concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst, env: c.env}
 		if c.cpuProfiles != "" {
 			o.cpuProfile = filepath.Join(c.cpuProfiles, fmt.Sprintf("%s-%d.pprof", sc.name, i+1))
 		}
@@ -98,6 +100,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 			label += " unsharded"
 		}
 		printRun(w, label, r)
+		checkConcurrency(w, r, concurrency)
 
 		if next != nil {
 			o.extra = nil
@@ -111,6 +114,7 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 			wr.Bound, wr.Expected, wr.Planned = res.warmB, res.warmPlan, total(warmWork)
 			res.warm = append(res.warm, wr)
 			printRun(w, fmt.Sprintf("run %d/%d next night", i+1, c.runs), wr)
+			checkConcurrency(w, wr, concurrency)
 			fmt.Fprintf(w, "    DescribeTaskDefinition: %d next night vs %d cold = %.2f%% (target ≤ 3%%)\n",
 				wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"],
 				pct(wr.Stats.Calls["DescribeTaskDefinition"], r.Stats.Calls["DescribeTaskDefinition"]))
@@ -136,6 +140,9 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 					sc.name, i+1, whole.Row.Findings, r.Row.Findings))
 			}
 			printShards(w, fmt.Sprintf("run %d/%d in %d shards", i+1, c.runs, sc.shards), r, whole, shards)
+			for _, s := range shards {
+				checkConcurrency(w, s, concurrency)
+			}
 			continue // no baseline: the comparison is with the unsharded run
 		}
 
@@ -149,6 +156,42 @@ func bench(ctx context.Context, sc scenario, c config, dir string, w io.Writer) 
 		}
 	}
 	return res, nil
+}
+
+// targetsAtOnce is the concurrency sc's child runs at, and who chose it:
+// -concurrency, or ecsaudit's default, which the child is left to pick.
+func (sc scenario) targetsAtOnce() (int, string) {
+	if sc.concurrency > 0 {
+		return sc.concurrency, "set by -concurrency"
+	}
+	return defaultConcurrency(), "ecsaudit's default on this machine, no flag passed"
+}
+
+// concurrencyFlag is the --concurrency flag of a header line, with its
+// space; none for 0.
+func concurrencyFlag(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("--concurrency %d ", n)
+}
+
+// checkConcurrency warns when the concurrency r's runs row ran at is not
+// the one its bound assumed: the bound is then wrong.
+func checkConcurrency(w io.Writer, r scanRun, assumed int) {
+	if got := rowConcurrency(r.Row); got != assumed {
+		fmt.Fprintf(w, "    WARNING: the runs row says concurrency %d, the bound assumes %d\n", got, assumed)
+	}
+}
+
+// envPrefix is env as a shell would show it before a command: each
+// NAME=value and a space.
+func envPrefix(env []string) string {
+	var b strings.Builder
+	for _, kv := range env {
+		b.WriteString(kv + " ")
+	}
+	return b.String()
 }
 
 // newWork is the next night's work when only new revisions are described:

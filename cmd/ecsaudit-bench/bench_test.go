@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ecsaudit/ecsaudit/job"
 	"github.com/ecsaudit/ecsaudit/simorg"
 )
 
@@ -216,5 +221,169 @@ func TestLowerBound(t *testing.T) {
 	got = lowerBound(fullWork(append(slices.Repeat([]int{10}, 199), 20000), nil), 32, 100, 10, lat)
 	if got.Binding != "slowest target" || got.Total != 201900*time.Millisecond+3*lat {
 		t.Errorf("lowerBound with a hot target: %+v", got)
+	}
+}
+
+// TestChildEnv: the child gets exactly the Go runtime's four settings from
+// this process's environment, those that are set, and nothing else of it.
+func TestChildEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"GOMEMLIMIT": "200MiB", "GODEBUG": "gctrace=1", "GOMAXPROCS": "2", "GOGC": "",
+		"GOFLAGS": "-race", "GOPATH": "/go", "HOME": "/root", "AWS_REGION": "eu-west-1", "ECSAUDIT_CONCURRENCY": "8",
+	}
+	got := childEnv(func(k string) string { return env[k] })
+	want := []string{"GOMEMLIMIT=200MiB", "GODEBUG=gctrace=1", "GOMAXPROCS=2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("childEnv = %q, want %q", got, want)
+	}
+	if got := childEnv(func(string) string { return "" }); got != nil {
+		t.Errorf("childEnv of an empty environment = %q, want none", got)
+	}
+	if got := envPrefix(want); got != "GOMEMLIMIT=200MiB GODEBUG=gctrace=1 GOMAXPROCS=2 " {
+		t.Errorf("envPrefix = %q", got)
+	}
+}
+
+// TestDefaultConcurrency runs the reduced organization with no
+// -concurrency, as every scenario does: the child gets no --concurrency
+// flag, and the concurrency its runs row records is the one the benchmark
+// computes for the bound. With GOMAXPROCS=1 passed through, the child
+// picks what one CPU carries, as this process computes it.
+func TestDefaultConcurrency(t *testing.T) {
+	bin, org, p, opts := reduced(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, defaultConcurrency()},
+		{[]string{"GOMAXPROCS=1"}, job.Concurrency(1, openFiles())},
+	} {
+		r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), ecsRate: 10, ecsBurst: 10, env: tt.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rowConcurrency(r.Row); got != tt.want {
+			t.Errorf("env %q: the child ran at concurrency %d, the bound assumes %d", tt.env, got, tt.want)
+		}
+		if r.Row.Findings != p.findings {
+			t.Errorf("env %q: %d findings, the organization implies %d", tt.env, r.Row.Findings, p.findings)
+		}
+	}
+}
+
+// TestOverridden: without -concurrency a scenario passes no --concurrency
+// flag and keeps its name; with it, the flag is passed and the name ends
+// in -custom, as with any budget of one's own.
+func TestOverridden(t *testing.T) {
+	t.Parallel()
+	known := scenarios()
+	for name, sc := range known {
+		if sc.concurrency != 0 {
+			t.Errorf("%s: concurrency %d, want 0 (ecsaudit's default)", name, sc.concurrency)
+		}
+	}
+	c := config{baselineAccounts: -1}
+	sc := overridden(known["small"], c)
+	args := scanArgs(scanOptions{out: "out", concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst})
+	if sc.name != "small" || slices.Contains(args, "--concurrency") {
+		t.Errorf("no override: scenario %q, args %q; want small and no --concurrency", sc.name, args)
+	}
+	c.concurrency = 64
+	sc = overridden(known["small"], c)
+	args = scanArgs(scanOptions{out: "out", concurrency: sc.concurrency, ecsRate: sc.ecsRate, ecsBurst: sc.ecsBurst})
+	if i := slices.Index(args, "--concurrency"); sc.name != "small-custom" || i < 0 || args[i+1] != "64" {
+		t.Errorf("-concurrency 64: scenario %q, args %q; want small-custom and --concurrency 64", sc.name, args)
+	}
+	c = config{baselineAccounts: -1, ecsRate: 5}
+	if sc = overridden(known["small"], c); sc.name != "small-custom" || sc.concurrency != 0 || sc.ecsRate != 5 {
+		t.Errorf("-ecs-rate 5: scenario %q at concurrency %d, rate %g; want small-custom at 0, 5", sc.name, sc.concurrency, sc.ecsRate)
+	}
+}
+
+// TestCPUFigures pins the CPU floor and the CPU per 1,000 describes to
+// hand-computed cases, and checks that the summary's rows have as many
+// columns as its header.
+func TestCPUFigures(t *testing.T) {
+	t.Parallel()
+	// (1.2 s + 1.4 s) over 2 CPUs.
+	if got := cpuFloor(1200*time.Millisecond, 1400*time.Millisecond, 2); got != 1300*time.Millisecond {
+		t.Errorf("cpuFloor over 2 CPUs: %v, want 1.3s", got)
+	}
+	if got := cpuFloor(3*time.Second, time.Second, 0); got != 4*time.Second {
+		t.Errorf("cpuFloor over no CPUs counted: %v, want 4s", got)
+	}
+	for _, tt := range []struct {
+		cpu   time.Duration
+		calls int64
+		want  float64
+		ok    bool
+	}{
+		{440 * time.Millisecond, 1000, 0.44, true},
+		{2200 * time.Millisecond, 5000, 0.44, true}, // 2.2 core-s over 5 thousands
+		{90 * time.Second, 850_000, 90.0 / 850, true},
+		{time.Second, 0, 0, false},
+	} {
+		got, ok := perThousand(tt.cpu, tt.calls)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("perThousand(%v, %d) = %v, %v; want %v, %v", tt.cpu, tt.calls, got, ok, tt.want, tt.ok)
+		}
+	}
+
+	// CPU time for a floor of 3 s on this machine, whatever its CPUs.
+	cpus := time.Duration(runtime.NumCPU())
+	r := scanRun{Wall: 6 * time.Second, CPU: 2 * time.Second * cpus, SimCPU: time.Second * cpus,
+		Bound: bound{Total: 2 * time.Second}, Stats: simorg.Stats{Calls: map[string]int64{"DescribeTaskDefinition": 4000}}}
+	if r.floor() != 3*time.Second || r.floorRatio() != 2 {
+		t.Errorf("floor %v, wall ÷ max(bound 2s, floor) %v; want 3s and 2", r.floor(), r.floorRatio())
+	}
+	r.Bound.Total = 4 * time.Second
+	if r.floorRatio() != 1.5 {
+		t.Errorf("wall ÷ max(bound 4s, floor 3s) %v, want 1.5", r.floorRatio())
+	}
+	// r: 2 core-s per CPU over 4 thousand describes.
+	none := scanRun{CPU: time.Second, Stats: simorg.Stats{Calls: map[string]int64{}}}
+	childCPU := func(r scanRun) time.Duration { return r.CPU }
+	if got, want := perThousandCol([]scanRun{none, r}, childCPU), fmt.Sprintf("%.2f", float64(runtime.NumCPU())/2); got != want {
+		t.Errorf("perThousandCol skipping a run without describes: %s, want %s", got, want)
+	}
+	if got := perThousandCol([]scanRun{none}, childCPU); got != "—" {
+		t.Errorf("perThousandCol without describes: %s, want —", got)
+	}
+
+	var b strings.Builder
+	summary(&b, []result{{sc: scenario{name: "x"}, cold: []scanRun{r, none}}})
+	var cells []int
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells = append(cells, strings.Count(line, "|"))
+		}
+	}
+	if len(cells) != 3 || cells[0] != cells[1] || cells[0] != cells[2] {
+		t.Errorf("summary: cells per table line %v, want 3 lines alike:\n%s", cells, b.String())
+	}
+}
+
+// TestScenarioSettings: -scenario all runs every scenario, and wide-real
+// is the wide organization at AWS's real bucket under ecsaudit's default
+// budget, sampled by the baseline as wide is.
+func TestScenarioSettings(t *testing.T) {
+	t.Parallel()
+	known := scenarios()
+	for _, n := range names(known) {
+		if !slices.Contains(allScenarios, n) {
+			t.Errorf("-scenario all leaves out %s", n)
+		}
+	}
+	for _, n := range allScenarios {
+		if _, ok := known[n]; !ok {
+			t.Errorf("-scenario all names %s, which is no scenario", n)
+		}
+	}
+	wide, wr := known["wide"], known["wide-real"]
+	if wr.scale != 1 || wr.ecsRate != 10 || wr.ecsBurst != 10 || wr.concurrency != 0 ||
+		wr.baselineAccounts != wide.baselineAccounts || wr.next != nil || wr.shards != 0 || wr.tls {
+		t.Errorf("wide-real: %+v", wr)
 	}
 }

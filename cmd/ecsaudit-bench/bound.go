@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/ecsaudit/ecsaudit/job"
@@ -12,6 +14,25 @@ import (
 // describesInFlight is how many DescribeTaskDefinition calls ecsaudit keeps
 // in flight per target under a budget of rate requests/s.
 func describesInFlight(rate float64) int64 { return int64(job.DescribesInFlight(rate)) }
+
+// defaultConcurrency is the --concurrency ecsaudit picks when the flag is
+// not given, computed as cmd/ecsaudit does: job.Concurrency of GOMAXPROCS
+// and the soft limit on open files. The child reads the same figures: it
+// gets this process's GOMAXPROCS setting (childEnv) and CPUs, and the
+// soft limit this process started with (os/exec restores it), which its
+// runtime raises at start as this process's did.
+func defaultConcurrency() int {
+	return job.Concurrency(runtime.GOMAXPROCS(0), openFiles())
+}
+
+// openFiles is this process's soft RLIMIT_NOFILE, 0 when unknown.
+func openFiles() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return rl.Cur
+}
 
 // bound is a lower bound on a scan's wall time, from the work the
 // organization implies and the budget the scan runs under. See

@@ -5,23 +5,30 @@
 //	go run ./cmd/ecsaudit-bench -scenario small
 //	go run ./cmd/ecsaudit-bench -scenario small,hot -runs 3
 //	go run ./cmd/ecsaudit-bench -scenario wide -runs 1 -baseline=false
+//	go run ./cmd/ecsaudit-bench -scenario wide-real -runs 1 -baseline=false
 //	go run ./cmd/ecsaudit-bench -scenario sharded -shards 4
 //
 // It builds cmd/ecsaudit, serves a generated organization in-process with
 // simorg (10–30 ms of latency per call and AWS's ECS token bucket per
 // (account, region), scaled where a scenario says so), runs the binary
-// against it through AWS_ENDPOINT_URL, and reports per run: wall time
-// against a computed lower bound, API calls by operation, throttled calls,
-// bucket violations (requests that found the simulator's bucket empty),
-// the child's peak RSS and CPU time, and the findings of its runs row. The
-// sharded scenario runs an organization once unsharded and then as
-// -shards concurrent child processes of one run, and reports the gain. The
-// scenarios and the lower bound are described in docs/performance.md.
+// against it through AWS_ENDPOINT_URL (with this command's GOMEMLIMIT,
+// GOGC, GODEBUG and GOMAXPROCS, when set), and reports per run: wall time
+// against a computed lower bound and against a CPU floor (the child's and
+// the simulator's CPU time over the machine's CPUs), API calls by
+// operation, throttled calls, bucket violations (requests that found the
+// simulator's bucket empty), the child's peak RSS, its CPU time and the
+// simulator's (also per 1,000 DescribeTaskDefinition calls), and the
+// findings of its runs row. ecsaudit runs at the concurrency it picks for
+// the machine unless -concurrency sets one, and the bound assumes the
+// same. The sharded scenario runs an organization once unsharded and then
+// as -shards concurrent child processes of one run, and reports the gain.
+// The scenarios and the lower bound are described in docs/performance.md.
 //
-// Scenarios: small, wide, hot, warm, sharded (see -list). Nothing is
-// asserted on time: the figures are printed, and a Markdown summary table
-// closes the output. Only shards whose findings do not add up to the
-// unsharded run's make the command fail, after the summary.
+// Scenarios: small, tls, hot, warm, sharded, wide, wide-real, warm-wide
+// (see -list). Nothing is asserted on time: the figures are printed, and
+// a Markdown summary table closes the output. Only shards whose findings
+// do not add up to the unsharded run's make the command fail, after the
+// summary.
 package main
 
 import (
@@ -51,6 +58,10 @@ func main() {
 	}
 }
 
+// allScenarios is what -scenario all runs, in order: every scenario, the
+// quick ones first.
+var allScenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "wide-real", "warm-wide"}
+
 // config is the command's input.
 type config struct {
 	scenarios        []string
@@ -63,8 +74,9 @@ type config struct {
 	concurrency      int
 	ecsRate          float64
 	ecsBurst         int
-	shards           int    // the sharded scenario's shard count
-	shardedBase      string // the scenario the sharded scenario shards
+	shards           int      // the sharded scenario's shard count
+	shardedBase      string   // the scenario the sharded scenario shards
+	env              []string // the Go runtime's settings passed to the child: childEnv
 }
 
 func (c *config) validate(known map[string]scenario) error {
@@ -77,7 +89,7 @@ func (c *config) validate(known map[string]scenario) error {
 		return fmt.Errorf("runs %d: want 1 to 100", c.runs)
 	}
 	if b, ok := known[c.shardedBase]; !ok || b.shards > 0 || b.next != nil {
-		return fmt.Errorf("sharded-base %q: want a scenario scanned once a run (small, hot, wide)", c.shardedBase)
+		return fmt.Errorf("sharded-base %q: want a scenario scanned once a run (small, tls, hot, wide, wide-real)", c.shardedBase)
 	}
 	if c.shards < 2 || c.shards > 64 {
 		return fmt.Errorf("shards %d: want 2 to 64", c.shards)
@@ -86,6 +98,29 @@ func (c *config) validate(known map[string]scenario) error {
 		return errors.New("concurrency, ecs-rate, ecs-burst and baseline-accounts must not be negative")
 	}
 	return nil
+}
+
+// overridden is sc with the budget and baseline c sets. A budget of one's
+// own (-concurrency, -ecs-rate, -ecs-burst) gets its own label, directory
+// and profiles: the name ends in -custom. Without -concurrency the child
+// gets no --concurrency flag and picks its own.
+func overridden(sc scenario, c config) scenario {
+	if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
+		sc.name += "-custom"
+	}
+	if c.concurrency > 0 {
+		sc.concurrency = c.concurrency
+	}
+	if c.ecsRate > 0 {
+		sc.ecsRate = c.ecsRate
+	}
+	if c.ecsBurst > 0 {
+		sc.ecsBurst = c.ecsBurst
+	}
+	if c.baselineAccounts >= 0 {
+		sc.baselineAccounts = c.baselineAccounts
+	}
+	return sc
 }
 
 func names(m map[string]scenario) []string {
@@ -110,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.bin, "bin", "", "an ecsaudit binary to run (default: build ./cmd/ecsaudit)")
 	fs.StringVar(&c.cpuProfiles, "cpu-profile", "", "write the child's CPU profile of each run into this `directory` (ecsaudit --cpu-profile)")
 	fs.StringVar(&c.workDir, "workdir", "", "keep outputs and logs in this `directory` (default: a temporary one, removed)")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "override the scenario's --concurrency")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "run ecsaudit with --concurrency `n` (default: no flag, ecsaudit picks its own and the bound assumes the same)")
 	fs.Float64Var(&c.ecsRate, "ecs-rate", 0, "override the scenario's --ecs-rate")
 	fs.IntVar(&c.ecsBurst, "ecs-burst", 0, "override the scenario's --ecs-burst")
 	fs.IntVar(&c.shards, "shards", 4, "the sharded scenario's shards, run at once as child processes")
@@ -119,14 +154,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *list {
+		width := 0
+		for n := range known {
+			width = max(width, len(n))
+		}
 		for _, n := range names(known) {
-			fmt.Fprintf(stdout, "%-7s %s\n", n, known[n].about)
+			fmt.Fprintf(stdout, "%-*s %s\n", width, n, known[n].about)
 		}
 		return nil
 	}
+	c.env = childEnv(os.Getenv)
 	c.scenarios = strings.Split(*scenarioList, ",")
 	if *scenarioList == "all" {
-		c.scenarios = []string{"small", "tls", "hot", "warm", "sharded", "wide", "warm-wide"}
+		c.scenarios = allScenarios
 	}
 	if err := c.validate(known); err != nil {
 		return err
@@ -161,21 +201,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if sc.shards > 0 {
 			sc = sharded(known[c.shardedBase], c.shards)
 		}
-		if c.concurrency > 0 || c.ecsRate > 0 || c.ecsBurst > 0 {
-			sc.name += "-custom" // a budget of one's own: its own label, directory and profiles
-		}
-		if c.concurrency > 0 {
-			sc.concurrency = c.concurrency
-		}
-		if c.ecsRate > 0 {
-			sc.ecsRate = c.ecsRate
-		}
-		if c.ecsBurst > 0 {
-			sc.ecsBurst = c.ecsBurst
-		}
-		if c.baselineAccounts >= 0 {
-			sc.baselineAccounts = c.baselineAccounts
-		}
+		sc = overridden(sc, c)
 		res, err := bench(ctx, sc, c, filepath.Join(work, sc.name), stdout)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

@@ -18,14 +18,49 @@ func printRun(w io.Writer, label string, r scanRun) {
 	if r.Row.Findings != r.Expected.findings {
 		check = fmt.Sprintf("WANT %d", r.Expected.findings)
 	}
-	fmt.Fprintf(w, "  %s: wall %v = %.2f × bound %v; exit %d; findings %d (%s); task definitions %d, carried %d\n",
-		label, round(r.Wall), ratio(r.Wall, r.Bound.Total), round(r.Bound.Total), r.Exit, r.Row.Findings, check,
-		r.Row.TaskDefinitions, r.Row.Carried)
+	fmt.Fprintf(w, "  %s: wall %v = %.2f × bound %v; cpu floor %v, wall ÷ max(bound, cpu floor) %.2f; exit %d; findings %d (%s); task definitions %d, carried %d\n",
+		label, round(r.Wall), ratio(r.Wall, r.Bound.Total), round(r.Bound.Total), round(r.floor()), r.floorRatio(),
+		r.Exit, r.Row.Findings, check, r.Row.TaskDefinitions, r.Row.Carried)
 	fmt.Fprintf(w, "    calls %s\n", callsByOp(r.Stats))
 	fmt.Fprintf(w, "    throttled %d (runs row), bucket violations %d (simulator), peak ECS requests in 1 s per bucket %d\n",
 		r.Row.ThrottledCalls, violations(r.Stats), peakECSRate(r.Stats))
-	fmt.Fprintf(w, "    child: peak RSS %s, CPU %v (user+sys); this process (simulator) CPU %v\n",
-		mib(r.MaxRSS), round(r.CPU), round(r.SimCPU))
+	fmt.Fprintf(w, "    child: peak RSS %s, CPU %v (user+sys), %s; this process (simulator) CPU %v, %s; "+
+		"cpu floor %v = CPU %v ÷ %d CPUs\n",
+		mib(r.MaxRSS), round(r.CPU), perThousandText(r.CPU, r.describes()), round(r.SimCPU), perThousandText(r.SimCPU, r.describes()),
+		round(r.floor()), round(r.CPU+r.SimCPU), runtime.NumCPU())
+}
+
+// cpuFloor is a lower bound on a run's wall time from the CPU time it took,
+// the child's and this process's: a machine of cpus CPUs does at most cpus
+// × wall of it.
+func cpuFloor(child, sim time.Duration, cpus int) time.Duration {
+	return (child + sim) / time.Duration(max(cpus, 1))
+}
+
+// floor is r's cpuFloor on this machine.
+func (r scanRun) floor() time.Duration { return cpuFloor(r.CPU, r.SimCPU, runtime.NumCPU()) }
+
+// floorRatio is r's wall over the larger of its bound and its cpu floor.
+func (r scanRun) floorRatio() float64 { return ratio(r.Wall, max(r.Bound.Total, r.floor())) }
+
+// describes is the DescribeTaskDefinition calls the simulator received.
+func (r scanRun) describes() int64 { return r.Stats.Calls["DescribeTaskDefinition"] }
+
+// perThousand is cpu in core-seconds per 1,000 calls; false for no calls.
+func perThousand(cpu time.Duration, calls int64) (float64, bool) {
+	if calls <= 0 {
+		return 0, false
+	}
+	return cpu.Seconds() * 1000 / float64(calls), true
+}
+
+// perThousandText is perThousand of DescribeTaskDefinition calls in words.
+func perThousandText(cpu time.Duration, describes int64) string {
+	v, ok := perThousand(cpu, describes)
+	if !ok {
+		return "no describes"
+	}
+	return fmt.Sprintf("%.2f core-s/1000 describes", v)
 }
 
 // printShards prints a sharded run: the whole run as printRun does (its
@@ -75,8 +110,10 @@ func printBaseline(w io.Writer, b baselineRun, ecsaudit time.Duration) {
 // with medians over the runs and ratios taken run by run.
 func summary(w io.Writer, results []result) {
 	fmt.Fprintf(w, "\n## Summary (medians over runs; ratios per run, then the median)\n\n")
-	fmt.Fprintln(w, "| scenario | runs | wall | lower bound | wall ÷ bound | ECS calls (list + describe + usage) | throttled | violations | peak ECS/s per bucket | child peak RSS | child CPU | findings (expected) | baseline | speedup |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | runs | wall | lower bound | wall ÷ bound | CPU floor | wall ÷ max(bound, CPU floor) | "+
+		"ECS calls (list + describe + usage) | throttled | violations | peak ECS/s per bucket | child peak RSS | child CPU | "+
+		"child core-s per 1,000 describes | simulator core-s per 1,000 describes | findings (expected) | baseline | speedup |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, res := range results {
 		name := res.sc.name
 		if len(res.warm) > 0 {
@@ -137,13 +174,15 @@ func shardSummary(w io.Writer, res result) {
 }
 
 func row(w io.Writer, name string, runs []scanRun, base []baselineRun) {
-	var walls, cpus []time.Duration
-	var ratios, speedups []float64
+	var walls, cpus, floors []time.Duration
+	var ratios, floorRatios, speedups []float64
 	var ecsCalls, throttled, viol, peak, rss, findings []int64
 	for i, r := range runs {
 		walls = append(walls, r.Wall)
 		cpus = append(cpus, r.CPU)
+		floors = append(floors, r.floor())
 		ratios = append(ratios, ratio(r.Wall, r.Bound.Total))
+		floorRatios = append(floorRatios, r.floorRatio())
 		n := r.Stats.Calls["ListTaskDefinitions"] + r.Stats.Calls["DescribeTaskDefinition"]
 		for _, op := range usageOps {
 			n += r.Stats.Calls[op]
@@ -171,12 +210,29 @@ func row(w io.Writer, name string, runs []scanRun, base []baselineRun) {
 		}
 		speedCol = fmt.Sprintf("%.1f×", median(speedups))
 	}
-	fmt.Fprintf(w, "| %s | %d | %v | %v | %.2f | %d (%d + %d + %d planned) | %d | %d (max %d) | %d | %s (max %s) | %v | %d (%d) | %s | %s |\n",
-		name, len(runs), round(median(walls)), round(runs[0].Bound.Total), median(ratios),
+	fmt.Fprintf(w, "| %s | %d | %v | %v | %.2f | %v | %.2f | %d (%d + %d + %d planned) | %d | %d (max %d) | %d | %s (max %s) | %v | %s | %s | %d (%d) | %s | %s |\n",
+		name, len(runs), round(median(walls)), round(runs[0].Bound.Total), median(ratios), round(median(floors)), median(floorRatios),
 		median(ecsCalls), runs[0].Planned.pages, runs[0].Planned.describes, runs[0].Planned.usage.sum(),
 		median(throttled), median(viol), slices.Max(viol), median(peak),
 		mib(median(rss)), mib(slices.Max(rss)), round(median(cpus)),
+		perThousandCol(runs, func(r scanRun) time.Duration { return r.CPU }),
+		perThousandCol(runs, func(r scanRun) time.Duration { return r.SimCPU }),
 		median(findings), exp.findings, baseCol, speedCol)
+}
+
+// perThousandCol is the median over runs of cpu(run) in core-seconds per
+// 1,000 describes, over the runs that made any; — when none did.
+func perThousandCol(runs []scanRun, cpu func(scanRun) time.Duration) string {
+	var v []float64
+	for _, r := range runs {
+		if x, ok := perThousand(cpu(r), r.describes()); ok {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", median(v))
 }
 
 // callsByOp lists the simulator's calls by operation, largest first.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -67,11 +68,29 @@ type scanRun struct {
 type scanOptions struct {
 	bin         string
 	out         string // the output directory; kept across runs for warm
-	concurrency int
+	concurrency int    // passed as --concurrency; 0: none, ecsaudit picks its own
 	ecsRate     float64
 	ecsBurst    int
-	cpuProfile  string // passed as --cpu-profile when set
+	cpuProfile  string   // passed as --cpu-profile when set
+	env         []string // added to the child's environment: childEnv
 	extra       []string
+}
+
+// runtimeVars are the Go runtime's settings that the child takes from this
+// process's environment, so that it runs as this process was asked to.
+var runtimeVars = [...]string{"GOMEMLIMIT", "GOGC", "GODEBUG", "GOMAXPROCS"}
+
+// childEnv is the runtimeVars that getenv sets, as NAME=value in
+// runtimeVars' order. Nothing else of this process's environment reaches
+// the child.
+func childEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range runtimeVars {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // runScan serves org with sopts, runs the binary against it once, and
@@ -108,13 +127,15 @@ func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o sca
 	}
 	defer os.RemoveAll(home)
 	// The SDK's standard chain only: no profile, no IMDS, the simulator's
-	// endpoint and the management account's static keys.
+	// endpoint and the management account's static keys; and the Go
+	// runtime's settings this process was given.
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + simorg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + simorg.SecretAccessKey,
 		"AWS_ENDPOINT_URL=" + srv.URL(),
 	}
+	env = append(env, o.env...)
 	if ca := srv.CABundle(); ca != nil {
 		bundle := filepath.Join(home, "ca.pem")
 		if err := os.WriteFile(bundle, ca, 0o600); err != nil {
@@ -185,13 +206,29 @@ func runShards(ctx context.Context, org *simorg.Org, sopts simorg.Options, o sca
 	return whole, shards, nil
 }
 
-// scanArgs are the arguments every child gets.
+// scanArgs are the arguments every child gets; --concurrency only when
+// o sets one.
 func scanArgs(o scanOptions) []string {
-	return []string{"scan", "--output", o.out,
-		"--concurrency", strconv.Itoa(o.concurrency),
+	args := []string{"scan", "--output", o.out}
+	if o.concurrency > 0 {
+		args = append(args, "--concurrency", strconv.Itoa(o.concurrency))
+	}
+	return append(args,
 		"--ecs-rate", strconv.FormatFloat(o.ecsRate, 'f', -1, 64),
 		"--ecs-burst", strconv.Itoa(o.ecsBurst),
-		"--log-format", "json", "--log-level", "warn"}
+		"--log-format", "json", "--log-level", "warn")
+}
+
+// rowConcurrency is the concurrency a runs row says its attempt ran at: the
+// "concurrency" of its options, 0 when they do not say.
+func rowConcurrency(row output.Run) int {
+	var opts struct {
+		Concurrency int `json:"concurrency"`
+	}
+	if json.Unmarshal([]byte(row.Options), &opts) != nil {
+		return 0
+	}
+	return opts.Concurrency
 }
 
 // runChild runs the binary once with args and env and measures the

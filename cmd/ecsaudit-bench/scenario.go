@@ -19,7 +19,9 @@ type scenario struct {
 	org, next func() (*simorg.Org, error)
 	// scale multiplies AWS's ECS bucket (burst 50, 20/s) in the simulator:
 	// simorg.Options.LimitScale. The client budget below is scaled with it.
-	scale       float64
+	scale float64
+	// concurrency is passed as --concurrency; 0 passes none, and ecsaudit
+	// picks its own (defaultConcurrency).
 	concurrency int
 	ecsRate     float64
 	ecsBurst    int
@@ -77,7 +79,8 @@ func nextNight(spec simorg.Spec) func() (*simorg.Org, error) {
 }
 
 // scenarios returns every scenario by name. The budgets are ecsaudit's
-// defaults (10 requests/s, burst 10, 32 targets at once); where an org is
+// defaults (10 requests/s, burst 10, and the targets at once it picks for
+// the machine, no --concurrency being passed); where an org is
 // too large to scan at AWS's real pace within minutes, both the simulator's
 // bucket and the client's rate are multiplied by the same factor, so the
 // client still spends half of the bucket's refill rate.
@@ -87,7 +90,7 @@ func scenarios() map[string]scenario {
 			name:  "small",
 			about: "50 accounts × 4 regions × 40 revisions; AWS's real ECS bucket; ecsaudit's default budget",
 			org:   func() (*simorg.Org, error) { return simorg.Generate(smallSpec), nil },
-			scale: 1, concurrency: 32, ecsRate: 10, ecsBurst: 10,
+			scale: 1, ecsRate: 10, ecsBurst: 10,
 			baselineAccounts: 10,
 		},
 		{
@@ -95,7 +98,15 @@ func scenarios() map[string]scenario {
 			about: "1,000 accounts × 17 regions × 50 revisions = 850,000 revisions; " +
 				"ECS bucket and client rate ×10 (bucket 500/200 per s, --ecs-rate 100)",
 			org:   generated(wideSpec),
-			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			scale: 10, ecsRate: 100, ecsBurst: 10,
+			baselineAccounts: 2,
+		},
+		{
+			name: "wide-real",
+			about: "the wide organization at AWS's real ECS bucket (burst 50, 20/s) with ecsaudit's default budget " +
+				"(--ecs-rate 10 --ecs-burst 10): the pace of a real scan of 1,000 accounts",
+			org:   generated(wideSpec),
+			scale: 1, ecsRate: 10, ecsBurst: 10,
 			baselineAccounts: 2,
 		},
 		{
@@ -104,7 +115,7 @@ func scenarios() map[string]scenario {
 				"incrementally against the cold run's output; ×10 as wide",
 			org:   generated(wideSpec),
 			next:  nextNight(wideSpec),
-			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			scale: 10, ecsRate: 100, ecsBurst: 10,
 			baselineAccounts: 2,
 		},
 		{
@@ -112,7 +123,7 @@ func scenarios() map[string]scenario {
 			about: "one (account, region) with 20,000 revisions among 50 accounts × 4 regions × 10; " +
 				"ECS bucket and client rate ×10",
 			org:   hotOrg,
-			scale: 10, concurrency: 32, ecsRate: 100, ecsBurst: 10,
+			scale: 10, ecsRate: 100, ecsBurst: 10,
 			baselineAccounts: 10,
 		},
 		{
@@ -121,7 +132,7 @@ func scenarios() map[string]scenario {
 				"incrementally against the cold run's output",
 			org:   generated(smallSpec),
 			next:  nextNight(smallSpec),
-			scale: 1, concurrency: 32, ecsRate: 10, ecsBurst: 10,
+			scale: 1, ecsRate: 10, ecsBurst: 10,
 			baselineAccounts: 10,
 		},
 	}
@@ -138,7 +149,7 @@ func scenarios() map[string]scenario {
 }
 
 // sharded is base scanned unsharded and then as n concurrent shards of one
-// run, each shard with base's budget (--concurrency slots of its own). It is
+// run, each shard with base's budget (concurrency slots of its own). It is
 // named sharded, or sharded-<base> when base is not small.
 func sharded(base scenario, n int) scenario {
 	sc := base
