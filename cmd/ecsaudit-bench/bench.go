@@ -164,7 +164,7 @@ func (sc scenario) targetsAtOnce() (int, string) {
 	if sc.concurrency > 0 {
 		return sc.concurrency, "set by -concurrency"
 	}
-	return defaultConcurrency(), "ecsaudit's default on this machine, no flag passed"
+	return defaultConcurrency(sc.ecsRate), "ecsaudit's default on this machine at this budget, no flag passed"
 }
 
 // concurrencyFlag is the --concurrency flag of a header line, with its

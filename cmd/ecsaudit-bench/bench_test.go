@@ -255,12 +255,14 @@ func TestDefaultConcurrency(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct {
 		env  []string
+		rate float64
 		want int
 	}{
-		{nil, defaultConcurrency()},
-		{[]string{"GOMAXPROCS=1"}, job.Concurrency(1, openFiles())},
+		{nil, 10, defaultConcurrency(10)},
+		{[]string{"GOMAXPROCS=1"}, 10, job.Concurrency(1, openFiles(), 10)},
+		{nil, 100, defaultConcurrency(100)}, // 5 calls in flight a target: fewer targets
 	} {
-		r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), ecsRate: 10, ecsBurst: 10, env: tt.env})
+		r, err := runScan(ctx, org, opts, scanOptions{bin: bin, out: t.TempDir(), ecsRate: tt.rate, ecsBurst: 10, env: tt.env})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,13 +16,14 @@ import (
 func describesInFlight(rate float64) int64 { return int64(job.DescribesInFlight(rate)) }
 
 // defaultConcurrency is the --concurrency ecsaudit picks when the flag is
-// not given, computed as cmd/ecsaudit does: job.Concurrency of GOMAXPROCS
-// and the soft limit on open files. The child reads the same figures: it
+// not given, at a budget of rate requests/s, computed as cmd/ecsaudit
+// does: job.Concurrency of GOMAXPROCS, the soft limit on open files and
+// the rate. The child reads the same figures: it
 // gets this process's GOMAXPROCS setting (childEnv) and CPUs, and the
 // soft limit this process started with (os/exec restores it), which its
 // runtime raises at start as this process's did.
-func defaultConcurrency() int {
-	return job.Concurrency(runtime.GOMAXPROCS(0), openFiles())
+func defaultConcurrency(rate float64) int {
+	return job.Concurrency(runtime.GOMAXPROCS(0), openFiles(), rate)
 }
 
 // openFiles is this process's soft RLIMIT_NOFILE, 0 when unknown.

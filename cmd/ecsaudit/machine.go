@@ -8,15 +8,15 @@ import (
 	"github.com/ecsaudit/ecsaudit/job"
 )
 
-// defaultConcurrency is how many targets this machine carries at once: its
-// CPUs, its memory budget and its file descriptors (Go raises the soft
-// limit to the hard one at start).
-func defaultConcurrency() int {
+// defaultConcurrency is how many targets this machine carries at once at
+// a budget of rate requests/s per bucket: its CPUs, its memory budget and
+// its file descriptors (Go raises the soft limit to the hard one at start).
+func defaultConcurrency(rate float64) int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		rl.Cur = 0 // unknown
 	}
-	return job.Concurrency(runtime.GOMAXPROCS(0), rl.Cur)
+	return job.Concurrency(runtime.GOMAXPROCS(0), rl.Cur, rate)
 }
 
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets

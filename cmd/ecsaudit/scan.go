@@ -78,7 +78,7 @@ func (f *scanFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.UnsetUser, "unset-user", "pass", "verdict for a host-network container with no user: pass (the control's text) or fail (treat the image default as root)")
 	fs.StringVar(&f.Compat, "compat", "control", "semantics: control, or aws-config to reproduce ECS_TASK_DEFINITION_USER_FOR_HOST_MODE_CHECK")
 	fs.BoolVar(&f.HostAccess, "host-access", true, "also evaluate the host-access rule (ECSAUDIT.HOSTNET.2): root-equivalent capabilities, pid/ipc mode host, host mounts and devices on host networking; --host-access=false turns it off")
-	fs.IntVar(&f.Concurrency, "concurrency", defaultConcurrency(), "(account, region) targets scanned at once; the default is what this machine carries: 128 per CPU, at most 256, within half its open files")
+	fs.IntVar(&f.Concurrency, "concurrency", 0, "(account, region) targets scanned at once; 0: what this machine carries at the --ecs-rate budget, 128 per CPU and at most 768 calls in flight (256 targets at 10 requests/s, 153 from 20/s), within half its open files")
 	fs.Float64Var(&f.ECSRate, "ecs-rate", 10, "client-side `requests/s` per (account, region) for each ECS bucket the scan draws on: task definitions (ListTaskDefinitions and DescribeTaskDefinition share one), and ListClusters, ListServices, DescribeServices, ListTasks and DescribeTasks, one each; AWS refills the task-definition bucket at 20/s, shared with your deploy pipelines")
 	fs.IntVar(&f.ECSBurst, "ecs-burst", 10, "client-side burst per (account, region) for each of those ECS buckets; AWS's task-definition bucket holds 50")
 	fs.IntVar(&f.MaxAttempts, "max-attempts", 10, "attempts per API call, throttling included")
@@ -132,7 +132,7 @@ func (f *scanFlags) validate() error {
 		return fmt.Errorf("compat %q: want control or aws-config", f.Compat)
 	}
 	if f.Concurrency < 1 || f.Concurrency > 1024 {
-		return fmt.Errorf("concurrency %d: want 1 to 1024", f.Concurrency)
+		return fmt.Errorf("concurrency %d: want 0 (what the machine carries) or 1 to 1024", f.Concurrency)
 	}
 	if !(f.ECSRate > 0 && f.ECSRate <= 1000) {
 		return fmt.Errorf("ecs-rate %v: want more than 0 and at most 1000 requests/s", f.ECSRate)
@@ -198,6 +198,9 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 	f.bind(fs)
 	if err := parse(fs, args, getenv, stdout); err != nil {
 		return exitUsage, err
+	}
+	if f.Concurrency == 0 {
+		f.Concurrency = defaultConcurrency(f.ECSRate)
 	}
 	if err := f.validate(); err != nil {
 		return exitUsage, usageError{err}

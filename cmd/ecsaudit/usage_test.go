@@ -21,7 +21,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray argument", []string{"extra"}, nil, "extra"},
-		{"concurrency zero", []string{"--concurrency", "0"}, nil, "concurrency"},
+		{"concurrency negative", []string{"--concurrency", "-1"}, nil, "concurrency"},
+		{"concurrency too high", []string{"--concurrency", "1025"}, nil, "concurrency"},
 		{"concurrency not a number", []string{"--concurrency", "many"}, nil, "concurrency"},
 		{"rate negative", []string{"--ecs-rate", "-1"}, nil, "ecs-rate"},
 		{"rate NaN", []string{"--ecs-rate", "NaN"}, nil, "ecs-rate"},
@@ -87,11 +88,11 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string {
-		return map[string]string{"ECSAUDIT_CONCURRENCY": "0"}[k] // invalid if used
+		return map[string]string{"ECSAUDIT_CONCURRENCY": "-1"}[k] // invalid if used
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	code := run(context.Background(), []string{"scan", "--output", out, "--concurrency", "4", "--log-level", "loud"}, getenv, &stdout, &stderr)
-	// The flag's 4 replaced the environment's invalid 0, so the error is the log level's.
+	// The flag's 4 replaced the environment's invalid -1, so the error is the log level's.
 	if code != exitUsage || !strings.Contains(stderr.String(), "log-level") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
