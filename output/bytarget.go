@@ -81,6 +81,7 @@ type ByTarget struct {
 	rows    int       // rows in ahead
 	limit   int       // the most rows ahead may hold
 	scratch []Finding // rows passed that no target takes
+	sought  int       // spans read by seeking
 	closed  bool
 }
 
@@ -183,6 +184,7 @@ func (bt *ByTarget) Rows(t Target) ([]Finding, error) {
 func (bt *ByTarget) read(s spanAt) ([]Finding, error) {
 	f := bt.files[s.file]
 	if s.start < f.pos {
+		bt.sought++
 		return readAt(f.pf, s.start, s.end)
 	}
 	if f.r == nil {
@@ -243,6 +245,16 @@ func compactQueue(q []Target, ahead map[Target][]Finding) []Target {
 		}
 	}
 	return out
+}
+
+// Sought returns how many row ranges were read by seeking because their
+// target asked after the cursor had passed them and they were no longer
+// read ahead. Each such read decompresses a page of every column, so many
+// of them mean targets asked far out of the files' order.
+func (bt *ByTarget) Sought() int {
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	return bt.sought
 }
 
 // Close releases the files. Rows fails afterwards.

@@ -61,15 +61,19 @@ func TestByTargetEachTargetGetsItsOwnRows(t *testing.T) {
 	want := byTargetFixture(t, dir, "earlier")
 	key := Key(FindingsDataset, time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), "earlier")
 	a, b, c, d := Target{"111111111111", "us-east-1"}, Target{"111111111111", "eu-west-1"}, Target{"222222222222", "us-east-1"}, Target{"333333333333", "us-east-1"}
+	// The file holds a(3 rows) b(2) c(4) d(1) a(2); a is in two places, so
+	// it is never read ahead; d is not kept. sought counts the spans read
+	// behind the cursor.
 	tests := []struct {
-		name  string
-		order []Target
-		ahead int
+		name   string
+		order  []Target
+		ahead  int
+		sought int
 	}{
-		{"file order", []Target{a, b, c, d}, 100},
-		{"reversed, read ahead", []Target{d, c, b, a}, 100},
-		{"reversed, nothing ahead", []Target{d, c, b, a}, 0},
-		{"shuffled, little ahead", []Target{c, a, d, b}, 2},
+		{"file order", []Target{a, b, c, d}, 100, 0},
+		{"reversed, read ahead", []Target{d, c, b, a}, 100, 1},  // a's first span
+		{"reversed, nothing ahead", []Target{d, c, b, a}, 0, 2}, // b, and a's first span
+		{"shuffled, little ahead", []Target{c, a, d, b}, 2, 1},  // a's first span; b's 2 rows fit ahead
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +98,9 @@ func TestByTargetEachTargetGetsItsOwnRows(t *testing.T) {
 				if again, err := bt.Rows(tg); err != nil || len(again) != 0 {
 					t.Errorf("%v asked again: %d rows, %v; want none", tg, len(again), err)
 				}
+			}
+			if got := bt.Sought(); got != tt.sought {
+				t.Errorf("%d ranges read by seeking, want %d", got, tt.sought)
 			}
 			bt.Close()
 			if _, err := bt.Rows(a); err == nil {
