@@ -106,6 +106,15 @@ func (c *cache) close() error {
 	return c.earlier.Close()
 }
 
+// sought is how many targets' earlier rows were read by seeking, out of
+// the files' order (output.ByTarget.Sought); 0 without a cache.
+func (c *cache) sought() int {
+	if c == nil {
+		return 0
+	}
+	return c.earlier.Sought()
+}
+
 // carry returns k's earlier rows as this run's: marked as carried, with the
 // status the revision has now, what runs it now and the account's current
 // name and OU.

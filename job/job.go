@@ -219,6 +219,11 @@ func Run(ctx context.Context, cfg Config, w *output.Writer) (output.Run, error) 
 	}
 	r.discovering.Store(false)
 	g.Wait()
+	if r.cache != nil {
+		// Many seeks mean targets asked far from the earlier files' order,
+		// each a page of every column decompressed again.
+		log.Info("earlier findings read", "ranges_sought", r.cache.sought())
+	}
 	if err := r.cache.close(); err != nil {
 		log.Warn("closing earlier findings", "error", err.Error())
 	}
