@@ -409,6 +409,7 @@ func (r *run) count(res result) {
 			}
 		}
 	}
+	r.track.findings(res.findings)
 	for _, f := range res.findings {
 		r.countFinding(f)
 	}
@@ -416,7 +417,6 @@ func (r *run) count(res result) {
 
 // countFinding adds one findings row to the run's counts.
 func (r *run) countFinding(f output.Finding) {
-	r.track.finding(f)
 	r.row.Findings++
 	switch check.Result(f.Result) {
 	case check.Fail:

@@ -82,11 +82,13 @@ func (p Progress) Line() string {
 const worstCount = 10
 
 // tracker keeps what Progress reports beyond the runs row's counts; only the
-// collector goroutine touches it.
+// collector goroutine touches it. It holds the worst failing task
+// definitions found so far, not every failing one: its size does not grow
+// with the organization.
 type tracker struct {
 	skipped    int64 // targets skipped at discovery (they never enter the fan-out)
 	excluded   []string
-	failing    map[string]*Failing // by task definition ARN
+	worstSoFar []Failing // worst first, at most worstCount
 	failByRule map[string]int64
 }
 
@@ -96,37 +98,58 @@ func (k *tracker) coverage(c output.Coverage) {
 	}
 }
 
-func (k *tracker) finding(f output.Finding) {
-	if check.Result(f.Result) != check.Fail {
+// findings takes one target's findings rows. Every row of a task definition
+// comes in the same call, since a target hands on all its rows, carried
+// ones included, at once; so each task definition's failing containers are
+// counted here, and only the worst are kept.
+func (k *tracker) findings(rows []output.Finding) {
+	var failing map[string]*Failing // by task definition ARN, this target's
+	for _, f := range rows {
+		if check.Result(f.Result) != check.Fail {
+			continue
+		}
+		if failing == nil {
+			failing = map[string]*Failing{}
+		}
+		if k.failByRule == nil {
+			k.failByRule = map[string]int64{}
+		}
+		k.failByRule[f.RuleID]++
+		fl := failing[f.TaskDefinitionARN]
+		if fl == nil {
+			fl = &Failing{AccountID: f.AccountID, Region: f.Region, Family: f.Family, Revision: f.Revision}
+			failing[f.TaskDefinitionARN] = fl
+		}
+		name := f.ContainerName
+		if f.RuleID == check.HostAccessRuleID {
+			name += " (host access)"
+		}
+		fl.Containers = append(fl.Containers, name)
+	}
+	for _, fl := range failing {
+		slices.Sort(fl.Containers)
+		k.offer(*fl)
+	}
+}
+
+// offer keeps f if it is among the worstCount worst so far.
+func (k *tracker) offer(f Failing) {
+	i, _ := slices.BinarySearchFunc(k.worstSoFar, f, worse)
+	if i >= worstCount {
 		return
 	}
-	if k.failing == nil {
-		k.failing, k.failByRule = map[string]*Failing{}, map[string]int64{}
-	}
-	k.failByRule[f.RuleID]++
-	fl := k.failing[f.TaskDefinitionARN]
-	if fl == nil {
-		fl = &Failing{AccountID: f.AccountID, Region: f.Region, Family: f.Family, Revision: f.Revision}
-		k.failing[f.TaskDefinitionARN] = fl
-	}
-	name := f.ContainerName
-	if f.RuleID == check.HostAccessRuleID {
-		name += " (host access)"
-	}
-	fl.Containers = append(fl.Containers, name)
+	k.worstSoFar = slices.Insert(k.worstSoFar, i, f)
+	k.worstSoFar = k.worstSoFar[:min(len(k.worstSoFar), worstCount)]
+}
+
+// worse orders failing task definitions worst first: the most failing
+// containers, then the newest revision, then by account, region and
+// family, so that two different task definitions never tie.
+func worse(a, b Failing) int {
+	return cmp.Or(cmp.Compare(len(b.Containers), len(a.Containers)), cmp.Compare(b.Revision, a.Revision),
+		strings.Compare(a.AccountID, b.AccountID), strings.Compare(a.Region, b.Region), strings.Compare(a.Family, b.Family))
 }
 
 // worst returns the task definitions with the most failing containers,
 // then the newest revision, at most worstCount.
-func (k *tracker) worst() []Failing {
-	all := make([]Failing, 0, len(k.failing))
-	for _, f := range k.failing {
-		slices.Sort(f.Containers)
-		all = append(all, *f)
-	}
-	slices.SortFunc(all, func(a, b Failing) int {
-		return cmp.Or(cmp.Compare(len(b.Containers), len(a.Containers)), cmp.Compare(b.Revision, a.Revision),
-			strings.Compare(a.AccountID, b.AccountID), strings.Compare(a.Region, b.Region), strings.Compare(a.Family, b.Family))
-	})
-	return all[:min(len(all), worstCount)]
-}
+func (k *tracker) worst() []Failing { return slices.Clone(k.worstSoFar) }

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,38 +41,50 @@ func TestProgressFigures(t *testing.T) {
 }
 
 // TestWorstFailing: the summary names the task definitions with the most
-// failing containers, newest revision first among equals, at most ten.
+// failing containers, newest revision first among equals, at most ten,
+// whichever target's rows came first, and keeps no more than ten.
 func TestWorstFailing(t *testing.T) {
 	t.Parallel()
-	var k tracker
-	fail := func(arn, family string, rev int32, container string) {
-		k.finding(output.Finding{TaskDefinitionARN: arn, AccountID: "111111111111", Region: "us-east-1", Family: family, Revision: rev,
-			ContainerName: container, Result: "FAIL"})
+	fail := func(arn, family string, rev int32, container string) output.Finding {
+		return output.Finding{TaskDefinitionARN: arn, AccountID: "111111111111", Region: "us-east-1", Family: family, Revision: rev,
+			ContainerName: container, Result: "FAIL"}
 	}
+	var one [][]output.Finding // twelve targets, one failing revision each
 	for i := range 12 {
-		fail("arn:one:"+string(rune('a'+i)), "one", int32(i+1), "c")
+		one = append(one, []output.Finding{fail("arn:one:"+string(rune('a'+i)), "one", int32(i+1), "c")})
 	}
-	fail("arn:two", "two", 1, "b")
-	fail("arn:two", "two", 1, "a")
-	k.finding(output.Finding{TaskDefinitionARN: "arn:pass", Family: "pass", Result: "PASS"})
-	got := k.worst()
-	if len(got) != 10 || got[0].Family != "two" || len(got[0].Containers) != 2 || got[0].Containers[0] != "a" ||
-		got[1].Revision != 12 || got[9].Revision != 4 {
-		t.Errorf("worst: %+v", got)
+	two := []output.Finding{fail("arn:two", "two", 1, "b"), fail("arn:two", "two", 1, "a"),
+		{TaskDefinitionARN: "arn:pass", Family: "pass", Result: "PASS"}}
+	reversed := slices.Clone(one)
+	slices.Reverse(reversed)
+	for _, order := range [][][]output.Finding{
+		append(slices.Clone(one), two),
+		append([][]output.Finding{two}, reversed...),
+	} {
+		var k tracker
+		for _, target := range order {
+			k.findings(target)
+		}
+		got := k.worst()
+		if len(got) != 10 || got[0].Family != "two" || len(got[0].Containers) != 2 || got[0].Containers[0] != "a" ||
+			got[1].Revision != 12 || got[9].Revision != 4 {
+			t.Errorf("worst: %+v", got)
+		}
+		if len(k.worstSoFar) > worstCount {
+			t.Errorf("kept %d failing task definitions, want at most %d", len(k.worstSoFar), worstCount)
+		}
 	}
 }
 
 func TestFailingByRule(t *testing.T) {
 	t.Parallel()
 	var k tracker
-	for _, f := range []output.Finding{
+	k.findings([]output.Finding{
 		{TaskDefinitionARN: "arn:m", Family: "m", Revision: 1, ContainerName: "agent", RuleID: check.RuleID, Result: "FAIL"},
 		{TaskDefinitionARN: "arn:m", Family: "m", Revision: 1, ContainerName: "agent", RuleID: check.HostAccessRuleID, Result: "FAIL"},
 		{TaskDefinitionARN: "arn:m", Family: "m", Revision: 1, ContainerName: "init", RuleID: check.HostAccessRuleID, Result: "FAIL"},
 		{TaskDefinitionARN: "arn:m", Family: "m", Revision: 1, ContainerName: "init", RuleID: check.RuleID, Result: "PASS"},
-	} {
-		k.finding(f)
-	}
+	})
 	if k.failByRule[check.RuleID] != 1 || k.failByRule[check.HostAccessRuleID] != 2 {
 		t.Errorf("FAIL by rule: %v", k.failByRule)
 	}
